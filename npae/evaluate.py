@@ -1,0 +1,36 @@
+"""Measurements of a trained disk autoencoder on the deterministic test set."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from .data import disk_test_set
+
+
+def test_set_for(model, n=300):
+    """The test disks of the model's image size: radii linspace(0, S/2 - 0.5, n) (0..31.5 for S = 64)."""
+    size = model.config.image_size
+    return disk_test_set(size, n=n, r_max=(size - 1) / 2, dtype=model.dtype)
+
+
+def evaluate_disks(model, n=300) -> dict:
+    """MSE per pixel, the codes, and |Spearman| of z against r^2 (and area) on the test disks.
+
+    Returns a dict with scalars "test_mse", "spearman_z_r2", "spearman_z_area" and arrays
+    "radius", "area", "z" (N, d), "images", "reconstructions".
+    """
+    images, attributes = test_set_for(model, n)
+    z = model.encoder.forward(images)
+    reconstructions = model.decoder.forward(z)
+    codes = z.reshape(len(images), -1)
+    first = codes[:, 0].astype(np.float64)
+    constant = np.ptp(first) == 0
+    rho_r2 = 0.0 if constant else abs(spearmanr(first, attributes["radius"] ** 2)[0])
+    rho_area = 0.0 if constant else abs(spearmanr(first, attributes["area"])[0])
+    return {
+        "test_mse": float(np.mean((reconstructions.astype(np.float64) - images) ** 2)),
+        "spearman_z_r2": float(rho_r2),
+        "spearman_z_area": float(rho_area),
+        "radius": attributes["radius"], "area": attributes["area"], "z": codes,
+        "images": images, "reconstructions": reconstructions,
+    }

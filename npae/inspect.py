@@ -1,0 +1,124 @@
+"""Step-by-step inspection of training: every activation, gradient and Adam moment of one step.
+
+``Inspector(model, optimizer).step(batch)`` runs one training step layer by
+layer and returns a :class:`StepRecord` with, for each layer, its input and
+output, and for each parameter its value before the step, gradient, Adam
+moments m and v after the step, the update applied and ||update|| / ||weight||;
+and the loss before and after the step.  It runs exactly the computation of
+``Trainer.train_step``, so the recorded loss is the one training saw.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .losses import mse_loss
+
+
+def stats(array: np.ndarray) -> dict[str, float]:
+    """Summary of an array: mean, std, min, max, L2 norm, fraction of zeros."""
+    a = np.asarray(array, dtype=np.float64)
+    return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "max": float(a.max()),
+            "norm": float(np.linalg.norm(a)), "zeros": float(np.mean(a == 0))}
+
+
+@dataclass
+class LayerRecord:
+    name: str
+    kind: str
+    input: np.ndarray
+    output: np.ndarray
+    grad_input: np.ndarray | None = None
+
+
+@dataclass
+class ParamRecord:
+    name: str
+    before: np.ndarray
+    grad: np.ndarray
+    update: np.ndarray
+    moments: dict[str, np.ndarray]
+
+    @property
+    def update_ratio(self) -> float:
+        """||update|| / ||weight before||, the usual health check of a learning rate (~1e-3 is typical)."""
+        norm = np.linalg.norm(self.before)
+        return float(np.linalg.norm(self.update) / norm) if norm > 0 else float("inf")
+
+
+@dataclass
+class StepRecord:
+    step: int
+    loss_before: float
+    loss_after: float
+    layers: list[LayerRecord] = field(default_factory=list)
+    params: dict[str, ParamRecord] = field(default_factory=dict)
+
+    def table(self) -> str:
+        """A per-layer table: output stats, and for layers with parameters grad norm, moments, update ratio."""
+        lines = [f"step {self.step}: loss before {self.loss_before:.6e}, after {self.loss_after:.6e}", "",
+                 f"{'layer':<14} {'kind':<16} {'output shape':<18} {'out mean':>10} {'out std':>10} "
+                 f"{'|grad in|':>10}"]
+        for layer in self.layers:
+            s = stats(layer.output)
+            grad_norm = np.linalg.norm(layer.grad_input) if layer.grad_input is not None else float("nan")
+            lines.append(f"{layer.name:<14} {layer.kind:<16} {str(layer.output.shape):<18} {s['mean']:10.3e} "
+                         f"{s['std']:10.3e} {grad_norm:10.3e}")
+        lines += ["", f"{'parameter':<22} {'|w|':>10} {'|grad|':>10} {'|m|':>10} {'|v|':>10} {'|update|':>10} "
+                      f"{'upd/w':>10}"]
+        for name, p in self.params.items():
+            m = np.linalg.norm(p.moments.get("m", np.zeros(1)))
+            v = np.linalg.norm(p.moments.get("v", np.zeros(1)))
+            lines.append(f"{name:<22} {np.linalg.norm(p.before):10.3e} {np.linalg.norm(p.grad):10.3e} {m:10.3e} "
+                         f"{v:10.3e} {np.linalg.norm(p.update):10.3e} {p.update_ratio:10.3e}")
+        return "\n".join(lines)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every recorded array under a flat name, for ``np.savez``."""
+        out = {"loss_before": np.array(self.loss_before), "loss_after": np.array(self.loss_after),
+               "step": np.array(self.step)}
+        for layer in self.layers:
+            out[f"activation/{layer.name}/input"] = layer.input
+            out[f"activation/{layer.name}/output"] = layer.output
+            if layer.grad_input is not None:
+                out[f"activation/{layer.name}/grad_input"] = layer.grad_input
+        for name, p in self.params.items():
+            out[f"param/{name}/before"] = p.before
+            out[f"param/{name}/grad"] = p.grad
+            out[f"param/{name}/update"] = p.update
+            for key, value in p.moments.items():
+                out[f"param/{name}/{key}"] = value
+        return out
+
+
+class Inspector:
+    """Runs training steps of ``model`` with ``optimizer`` and records everything (reads, never alters the maths)."""
+
+    def __init__(self, model, optimizer, loss=mse_loss):
+        self.model, self.optimizer, self.loss = model, optimizer, loss
+
+    def step(self, batch: np.ndarray, target: np.ndarray | None = None) -> StepRecord:
+        """One training step on ``batch`` (an autoencoder's target is the batch itself), recorded."""
+        target = batch if target is None else target
+        layers = list(self.model.named_layers())
+        records, h = [], batch
+        for name, layer in layers:
+            out = layer.forward(h)
+            records.append(LayerRecord(name, type(layer).__name__, h, out))
+            h = out
+        loss_before, grad = self.loss(h, target)
+        if not np.isfinite(loss_before):
+            raise FloatingPointError(f"loss is {loss_before} before step {self.optimizer.step_count + 1}")
+        for record, (_, layer) in zip(reversed(records), reversed(layers)):
+            grad = layer.backward(grad)
+            record.grad_input = grad
+        before = {name: value.copy() for name, value in self.model.params.items()}
+        grads = {name: value.copy() for name, value in self.model.grads.items()}
+        self.optimizer.step()
+        params = {}
+        for name, value in self.model.params.items():
+            moments = {k: v.copy() for k, v in self.optimizer.state.get(name, {}).items()}
+            params[name] = ParamRecord(name, before[name], grads[name], value - before[name], moments)
+        loss_after, _ = self.loss(self.model.forward(batch), target)
+        return StepRecord(self.optimizer.step_count, loss_before, loss_after, records, params)

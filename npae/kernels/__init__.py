@@ -1,0 +1,17 @@
+"""Numba kernels and their plain-NumPy references (pure functions on arrays).
+
+Each public function dispatches on :func:`get_backend`: ``"numba"`` runs the
+jitted kernel, ``"numpy"`` the reference.  This package imports nothing else
+of npae.
+"""
+from .adam import adam_update
+from .backend import BACKENDS, get_backend, set_backend, use_backend
+from .conv import col2im, im2col
+from .pointwise import leaky_relu, leaky_relu_backward
+from .sampling import bilinear_matrix, block_sum, nearest, subsample, zero_insert
+
+__all__ = [
+    "BACKENDS", "get_backend", "set_backend", "use_backend",
+    "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
+    "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
+]

@@ -1,0 +1,54 @@
+"""LeakyReLU and its derivative, elementwise over arrays of any shape.
+
+    phi_a(t) = t if t > 0 else a * t,        phi_a'(t) = 1 if t > 0 else a
+
+The forward pass also returns the mask ``t > 0``, all the backward pass needs.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .backend import numba_active
+
+
+@njit(parallel=True, cache=True)
+def _leaky_relu_numba(x, alpha, y, mask):
+    for k in prange(x.size):
+        positive = x[k] > 0
+        mask[k] = positive
+        y[k] = x[k] if positive else alpha * x[k]
+
+
+@njit(parallel=True, cache=True)
+def _leaky_relu_backward_numba(g, mask, alpha, out):
+    for k in prange(g.size):
+        out[k] = g[k] if mask[k] else alpha * g[k]
+
+
+def leaky_relu_reference(x, alpha):
+    mask = x > 0
+    return np.where(mask, x, x * x.dtype.type(alpha)), mask
+
+
+def leaky_relu_backward_reference(g, mask, alpha):
+    return np.where(mask, g, g * g.dtype.type(alpha))
+
+
+def leaky_relu(x, alpha):
+    """Return (phi_a(x), x > 0) for a C-contiguous float array x."""
+    if not numba_active():
+        return leaky_relu_reference(x, alpha)
+    y = np.empty_like(x)
+    mask = np.empty(x.shape, dtype=np.bool_)
+    _leaky_relu_numba(x.reshape(-1), x.dtype.type(alpha), y.reshape(-1), mask.reshape(-1))
+    return y, mask
+
+
+def leaky_relu_backward(g, mask, alpha):
+    """Return g * phi_a'(x), with the mask x > 0 kept by the forward pass."""
+    if not numba_active():
+        return leaky_relu_backward_reference(g, mask, alpha)
+    out = np.empty_like(g)
+    _leaky_relu_backward_numba(g.reshape(-1), mask.reshape(-1), g.dtype.type(alpha), out.reshape(-1))
+    return out

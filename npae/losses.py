@@ -1,0 +1,45 @@
+"""Losses: each returns (value, dL/d(prediction)), the gradient in the prediction's dtype."""
+from __future__ import annotations
+
+import numpy as np
+
+REDUCTIONS = ("mean", "sum")
+
+
+def _check_pair(name: str, prediction, target, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: unknown reduction {reduction!r}; expected one of {REDUCTIONS}")
+    if not isinstance(prediction, np.ndarray) or prediction.dtype.kind != "f":
+        raise TypeError(f"{name}: prediction must be a float array, got {getattr(prediction, 'dtype', type(prediction))}")
+    if np.shape(target) != prediction.shape:
+        raise ValueError(f"{name}: prediction shape {prediction.shape} != target shape {np.shape(target)}")
+
+
+def mse_loss(prediction, target, reduction="mean"):
+    """L = sum (p - t)^2, divided by the number of elements if reduction="mean".
+
+    dL/dp = 2 (p - t), divided likewise.  Returns (L as a Python float, dL/dp).
+    """
+    _check_pair("mse_loss", prediction, target, reduction)
+    diff = prediction - np.asarray(target, dtype=prediction.dtype)
+    scale = 1.0 / diff.size if reduction == "mean" else 1.0
+    value = float(np.dot(diff.ravel().astype(np.float64), diff.ravel().astype(np.float64))) * scale
+    return value, diff * prediction.dtype.type(2.0 * scale)
+
+
+def bce_loss(prediction, target, reduction="mean", eps=1e-7):
+    """Binary cross-entropy of probabilities p against targets t in [0, 1].
+
+    L = -sum [t log p + (1 - t) log(1 - p)], with p clipped to [eps, 1 - eps];
+    dL/dp = (p - t) / (p (1 - p)) on the clipped p (0 where p was clipped).
+    Divided by the number of elements if reduction="mean".
+    """
+    _check_pair("bce_loss", prediction, target, reduction)
+    t = np.asarray(target, dtype=prediction.dtype)
+    p = np.clip(prediction, eps, 1 - eps)
+    scale = 1.0 / p.size if reduction == "mean" else 1.0
+    terms = t.astype(np.float64) * np.log(p) + (1 - t.astype(np.float64)) * np.log1p(-p.astype(np.float64))
+    value = -float(terms.sum()) * scale
+    inside = (prediction > eps) & (prediction < 1 - eps)
+    grad = np.where(inside, (p - t) / (p * (1 - p)), 0) * scale
+    return value, grad.astype(prediction.dtype)

@@ -1,0 +1,219 @@
+"""2-D convolution (cross-correlation) and its adjoint, the transposed convolution.
+
+Both are one matrix product on an im2col column matrix (see
+:mod:`npae.kernels.conv`).  With ``cols = im2col(x)`` of shape (C*kh*kw, N*Ho*Wo)
+and ``W`` the weight reshaped to (O, C*kh*kw):
+
+    Conv2d:          y = W cols,        dW = dy cols^T,   dx = col2im(W^T dy)
+    ConvTranspose2d: y = col2im(W^T x), dW = x im2col(dy)^T, dx = W im2col(dy)
+
+where dy, x are in channel-major layout (channels, N*H*W).  The transposed
+convolution is exactly the input-gradient of a convolution, and vice versa.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import kernels
+from ..kernels.blas import matmul
+from .init import as_generator, he_uniform
+from .layer import Layer, as_pair, check_dtype, check_grad, check_input
+
+PADDING_MODES = ("same", "valid", "full")
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Index arithmetic of one convolution: kernel, stride, top/left padding, output size."""
+
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    pt: int
+    pl: int
+    ho: int
+    wo: int
+
+    def im2col(self, x):
+        return kernels.im2col(x, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
+
+    def col2im(self, cols, x_shape):
+        return kernels.col2im(cols, x_shape, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
+
+
+def resolve_padding(padding, kernel: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) zero padding for "same", "valid", "full" or an int / pair of ints.
+
+    "same" pads k-1 in all, (k-1)//2 before (PyTorch's rule): with stride 1 the
+    output has the input's size, with stride s it has ceil(H/s) pixels, those
+    of the stride-1 output at multiples of s.
+    """
+    kh, kw = kernel
+    if isinstance(padding, str):
+        if padding == "same":
+            return (kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2
+        if padding == "valid":
+            return 0, 0, 0, 0
+        if padding == "full":
+            return kh - 1, kh - 1, kw - 1, kw - 1
+        raise ValueError(f"unknown padding {padding!r}; expected one of {PADDING_MODES} or an int")
+    pair = (padding, padding) if np.isscalar(padding) else tuple(padding)
+    if len(pair) != 2 or not all(isinstance(p, (int, np.integer)) and p >= 0 for p in pair):
+        raise ValueError(f"padding must be {PADDING_MODES}, a non-negative int or a pair, got {padding!r}")
+    return pair[0], pair[0], pair[1], pair[1]
+
+
+def to_channel_major(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (C, N*H*W)."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(x.shape[1], -1)
+
+
+def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int) -> np.ndarray:
+    """(C, N*H*W) -> (N, C, H, W)."""
+    return np.ascontiguousarray(y2d.reshape(-1, n_img, h, w).transpose(1, 0, 2, 3))
+
+
+class Conv2d(Layer):
+    """Cross-correlation, as ``torch.nn.functional.conv2d`` (no bias: that is :class:`Bias`).
+
+    y[n, o, i, j] = sum_{c, a, b} w[o, c, a, b] * xpad[n, c, s_h i + a, s_w j + b]
+
+    Shapes: x (N, C, H, W), weight (O, C, kh, kw), y (N, O, Ho, Wo) with
+    Ho = (H + pad_top + pad_bottom - kh) // s_h + 1.  ``backward`` overwrites
+    ``grads["weight"]``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding="same",
+                 *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        if self.in_channels < 1 or self.out_channels < 1:
+            raise ValueError(f"channel counts must be positive, got {in_channels}, {out_channels}")
+        self.kernel_size = as_pair(kernel_size, "kernel_size")
+        self.stride = as_pair(stride, "stride")
+        self.padding = padding
+        self.pads = resolve_padding(padding, self.kernel_size)
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        shape = (self.out_channels, self.in_channels) + self.kernel_size
+        self.params["weight"] = he_uniform(as_generator(rng), shape, fan_in, check_dtype(dtype))
+        self.grads["weight"] = np.zeros_like(self.params["weight"])
+        self._cache = None
+
+    def geometry(self, h: int, w: int) -> Geometry:
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        pt, pb, pl, pr = self.pads
+        ho, wo = (h + pt + pb - kh) // sh + 1, (w + pl + pr - kw) // sw + 1
+        if ho < 1 or wo < 1:
+            raise ValueError(f"Conv2d: input {h}x{w} is smaller than the kernel {kh}x{kw} after padding")
+        return Geometry(kh, kw, sh, sw, pt, pl, ho, wo)
+
+    def output_shape(self, input_shape):
+        n, c, h, w = input_shape
+        if c != self.in_channels:
+            raise ValueError(f"Conv2d: expected {self.in_channels} input channels, got shape {tuple(input_shape)}")
+        g = self.geometry(h, w)
+        return (n, self.out_channels, g.ho, g.wo)
+
+    def forward(self, x):
+        weight = self.params["weight"]
+        x = check_input(self, x, self.in_channels, weight.dtype)
+        g = self.geometry(x.shape[2], x.shape[3])
+        cols = g.im2col(x)
+        y2d = matmul(weight.reshape(self.out_channels, -1), cols)
+        self._cache = (x.shape, g, cols)
+        return from_channel_major(y2d, x.shape[0], g.ho, g.wo)
+
+    def backward(self, grad_out):
+        if self._cache is None:
+            raise RuntimeError("Conv2d: backward called before forward")
+        x_shape, g, cols = self._cache
+        grad_out = check_grad(self, grad_out, (x_shape[0], self.out_channels, g.ho, g.wo))
+        weight = self.params["weight"]
+        gy2d = to_channel_major(grad_out)
+        self.grads["weight"][...] = matmul(gy2d, cols.T).reshape(weight.shape)
+        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d)
+        return g.col2im(grad_cols, x_shape)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding!r}")
+
+
+class ConvTranspose2d(Layer):
+    """Transposed convolution, as ``torch.nn.functional.conv_transpose2d`` (no bias).
+
+    The adjoint of :class:`Conv2d` with the same weight: y = Conv2d'(x), the
+    input-gradient of a stride-s convolution.  Shapes: x (N, C, H, W), weight
+    (C, O, kh, kw) (PyTorch's layout), y (N, O, Ho, Wo) with
+    Ho = (H - 1) s_h - 2 p_h + kh + output_padding_h.  ``backward`` overwrites
+    ``grads["weight"]``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=0,
+                 output_padding=0, *, rng=None, dtype=np.float32):
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        if self.in_channels < 1 or self.out_channels < 1:
+            raise ValueError(f"channel counts must be positive, got {in_channels}, {out_channels}")
+        self.kernel_size = as_pair(kernel_size, "kernel_size")
+        self.stride = as_pair(stride, "stride")
+        if padding == "valid":
+            padding = 0
+        if isinstance(padding, str):
+            raise ValueError(f"unknown padding {padding!r} for ConvTranspose2d; expected 'valid' or an int")
+        pt, _, pl, _ = resolve_padding(padding, self.kernel_size)
+        self.padding = (pt, pl)
+        self.output_padding = (output_padding,) * 2 if np.isscalar(output_padding) else tuple(output_padding)
+        if any(op < 0 or op >= s for op, s in zip(self.output_padding, self.stride)):
+            raise ValueError(f"output_padding must be in [0, stride), got {output_padding!r}")
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        shape = (self.in_channels, self.out_channels) + self.kernel_size
+        self.params["weight"] = he_uniform(as_generator(rng), shape, fan_in, check_dtype(dtype))
+        self.grads["weight"] = np.zeros_like(self.params["weight"])
+        self._cache = None
+
+    def geometry(self, h: int, w: int) -> tuple[Geometry, int, int]:
+        """The geometry of the forward convolution this layer is the adjoint of, and (Ho, Wo)."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        ho = (h - 1) * sh - 2 * ph + kh + self.output_padding[0]
+        wo = (w - 1) * sw - 2 * pw + kw + self.output_padding[1]
+        if ho < 1 or wo < 1:
+            raise ValueError(f"ConvTranspose2d: output would be {ho}x{wo} for input {h}x{w}")
+        return Geometry(kh, kw, sh, sw, ph, pw, h, w), ho, wo
+
+    def output_shape(self, input_shape):
+        n, c, h, w = input_shape
+        if c != self.in_channels:
+            raise ValueError(
+                f"ConvTranspose2d: expected {self.in_channels} input channels, got shape {tuple(input_shape)}")
+        _, ho, wo = self.geometry(h, w)
+        return (n, self.out_channels, ho, wo)
+
+    def forward(self, x):
+        weight = self.params["weight"]
+        x = check_input(self, x, self.in_channels, weight.dtype)
+        g, ho, wo = self.geometry(x.shape[2], x.shape[3])
+        x2d = to_channel_major(x)
+        cols = matmul(weight.reshape(self.in_channels, -1).T, x2d)
+        out_shape = (x.shape[0], self.out_channels, ho, wo)
+        self._cache = (x.shape, g, x2d)
+        return g.col2im(cols, out_shape)
+
+    def backward(self, grad_out):
+        if self._cache is None:
+            raise RuntimeError("ConvTranspose2d: backward called before forward")
+        x_shape, g, x2d = self._cache
+        out_shape = self.output_shape(x_shape)
+        grad_out = check_grad(self, grad_out, out_shape)
+        weight = self.params["weight"]
+        cols = g.im2col(grad_out)
+        self.grads["weight"][...] = matmul(x2d, cols.T).reshape(weight.shape)
+        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols)
+        return from_channel_major(grad_x2d, x_shape[0], x_shape[2], x_shape[3])
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}")

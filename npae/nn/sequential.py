@@ -1,0 +1,139 @@
+"""Sequential: layers applied in order, backward in reverse order.
+
+Parameters are named ``"<index>.<name>"`` (``"3.weight"``), recursively for
+nested containers (``"0.2.bias"``), so a state dict is a flat mapping from
+qualified names to arrays that an ``.npz`` file can hold.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from .layer import Layer, check_dtype
+
+
+class Sequential(Layer):
+    """y = layer_{L-1}( ... layer_1(layer_0(x)));  backward chains the layers' backward in reverse.
+
+    ``backward`` overwrites every layer's ``grads``.
+    """
+
+    def __init__(self, *layers: Layer):
+        super().__init__()
+        for index, layer in enumerate(layers):
+            if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
+                raise TypeError(f"Sequential: item {index} ({type(layer).__name__}) is not a layer")
+        self.layers = list(layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(*self.layers[index])
+        return self.layers[index]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def named_layers(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+        """(qualified name, layer) for every leaf layer, in forward order."""
+        for index, layer in enumerate(self.layers):
+            name = f"{prefix}{index}"
+            if isinstance(layer, Sequential):
+                yield from layer.named_layers(name + ".")
+            else:
+                yield name, layer
+
+    def _named(self, attribute: str) -> dict[str, np.ndarray]:
+        return {f"{layer_name}.{key}": value
+                for layer_name, layer in self.named_layers()
+                for key, value in getattr(layer, attribute).items()}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return self._named("params")
+
+    @params.setter
+    def params(self, value):
+        if value:
+            raise AttributeError("Sequential.params is derived from its layers")
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return self._named("grads")
+
+    @grads.setter
+    def grads(self, value):
+        if value:
+            raise AttributeError("Sequential.grads is derived from its layers")
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out):
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def astype(self, dtype):
+        check_dtype(dtype)
+        for layer in self.layers:
+            layer.astype(dtype)
+        return self
+
+    def zero_grad(self):
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter, by qualified name."""
+        return {name: value.copy() for name, value in self.params.items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` into the parameters in place; keys, shapes and dtypes must match exactly."""
+        load_into(self.params, state, type(self).__name__)
+
+    def summary(self, input_shape) -> str:
+        """A table of layer, output shape and parameter count for an input of ``input_shape``."""
+        rows = [("layer", "output shape", "params")]
+        shape = tuple(input_shape)
+        for name, layer in self.named_layers():
+            shape = layer.output_shape(shape)
+            rows.append((f"{name}: {layer!r}", str(shape), str(layer.num_params())))
+        rows.append(("total", "", str(self.num_params())))
+        widths = [max(len(row[k]) for row in rows) for k in range(3)]
+        lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.insert(len(lines) - 1, "-" * len(lines[0]))
+        return "\n".join(lines)
+
+    def extra_repr(self):
+        return ", ".join(repr(layer) for layer in self.layers)
+
+
+def load_into(params: dict[str, np.ndarray], state: dict[str, np.ndarray], owner: str) -> None:
+    """Copy arrays of ``state`` into ``params`` in place after checking every key, shape and dtype."""
+    missing = sorted(set(params) - set(state))
+    unexpected = sorted(set(state) - set(params))
+    if missing or unexpected:
+        raise ValueError(f"{owner}.load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+    for name, target in params.items():
+        value = np.asarray(state[name])
+        if value.shape != target.shape:
+            raise ValueError(f"{owner}.load_state_dict: {name!r} has shape {value.shape}, expected {target.shape}")
+        if value.dtype != target.dtype:
+            raise TypeError(f"{owner}.load_state_dict: {name!r} has dtype {value.dtype}, expected {target.dtype}")
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{owner}.load_state_dict: {name!r} holds NaN or inf")
+    for name, target in params.items():
+        target[...] = state[name]

@@ -1,0 +1,126 @@
+"""Optimisers that read a model's ``params`` and ``grads`` and update the parameters in place.
+
+Their state is public: ``opt.step_count`` and, per parameter name,
+``opt.state[name]`` (``{"m": ..., "v": ...}`` for Adam, ``{"velocity": ...}``
+for SGD with momentum), so every moment can be inspected between steps.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from . import kernels
+
+
+class Optimizer:
+    """Common part: which parameters to update, which of them get weight decay."""
+
+    def __init__(self, model, lr: float, weight_decay: float = 0.0,
+                 decay: Callable[[str], bool] | None = None):
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        if weight_decay < 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        self.model = model
+        self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.decay = decay if decay is not None else (lambda name: True)
+        self.step_count = 0
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+
+    def gradient(self, name: str, param: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """g + weight_decay * p (L2 penalty added to the gradient, as torch.optim does)."""
+        if self.weight_decay and self.decay(name):
+            return grad + param.dtype.type(self.weight_decay) * param
+        return grad
+
+    def _pairs(self):
+        params, grads = self.model.params, self.model.grads
+        if params.keys() != grads.keys():
+            raise ValueError("model.params and model.grads have different keys")
+        return [(name, params[name], grads[name]) for name in params]
+
+    def zero_grad(self) -> None:
+        for grad in self.model.grads.values():
+            grad[...] = 0
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Flat copy of the state: ``"step"`` and ``"<param>/<moment>"`` arrays."""
+        flat = {"step": np.array(self.step_count, dtype=np.int64)}
+        for name, moments in self.state.items():
+            for key, value in moments.items():
+                flat[f"{name}/{key}"] = value.copy()
+        return flat
+
+    def load_state_dict(self, flat: dict[str, np.ndarray]) -> None:
+        """Restore a state written by :meth:`state_dict` for the same parameters."""
+        params = self.model.params
+        state: dict[str, dict[str, np.ndarray]] = {}
+        for key, value in flat.items():
+            if key == "step":
+                continue
+            name, _, moment = key.rpartition("/")
+            if name not in params:
+                raise ValueError(f"optimizer state names unknown parameter {name!r}")
+            if value.shape != params[name].shape or value.dtype != params[name].dtype:
+                raise ValueError(f"optimizer state {key!r} has shape {value.shape} / dtype {value.dtype}, "
+                                 f"parameter has {params[name].shape} / {params[name].dtype}")
+            state.setdefault(name, {})[moment] = np.array(value)
+        self.state = state
+        self.step_count = int(flat["step"])
+
+
+class Adam(Optimizer):
+    """Adam with exactly ``torch.optim.Adam``'s update (bias correction with t, eps outside the root):
+
+        g <- g + wd p;  m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2
+        p <- p - lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)
+    """
+
+    def __init__(self, model, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decay=None):
+        super().__init__(model, lr, weight_decay, decay)
+        b1, b2 = betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"betas must be in [0, 1), got {betas}")
+        if not eps >= 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        self.betas = (float(b1), float(b2))
+        self.eps = float(eps)
+
+    def step(self) -> None:
+        self.step_count += 1
+        b1, b2 = self.betas
+        for name, param, grad in self._pairs():
+            moments = self.state.setdefault(name, {"m": np.zeros_like(param), "v": np.zeros_like(param)})
+            grad = np.ascontiguousarray(self.gradient(name, param, grad))
+            kernels.adam_update(param, grad, moments["m"], moments["v"],
+                                self.lr, b1, b2, self.eps, self.step_count)
+
+
+class SGD(Optimizer):
+    """SGD with momentum, as ``torch.optim.SGD`` (dampening 0, not Nesterov):
+
+        g <- g + wd p;  b <- g at the first step, mu b + g after;  p <- p - lr b
+    """
+
+    def __init__(self, model, lr=1e-2, momentum=0.0, weight_decay=0.0, decay=None):
+        super().__init__(model, lr, weight_decay, decay)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = float(momentum)
+
+    def step(self) -> None:
+        self.step_count += 1
+        for name, param, grad in self._pairs():
+            grad = self.gradient(name, param, grad)
+            if self.momentum:
+                if name in self.state:
+                    velocity = self.state[name]["velocity"]
+                    velocity *= param.dtype.type(self.momentum)
+                    velocity += grad
+                else:
+                    self.state[name] = {"velocity": grad.copy()}
+                    velocity = self.state[name]["velocity"]
+                grad = velocity
+            param -= param.dtype.type(self.lr) * grad

@@ -1,0 +1,257 @@
+"""Training the disk autoencoder: data, Adam, MSE, checkpoints, divergence guard.
+
+One step: draw a batch, y = model(x), (L, dL/dy) = mse(y, x),
+model.backward(dL/dy), optimiser.step().  ``Trainer.steps()`` is an iterator
+over steps, so a user can stop after any step, look at the model, the grads
+and the optimiser's moments, and continue.  Everything random comes from one
+``np.random.Generator`` whose state is saved in checkpoints, so
+N steps straight and k steps + resume + (N - k) steps give bit-identical weights.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from .data import disks
+from .losses import mse_loss
+from .models import Autoencoder, AutoencoderConfig, build_autoencoder, disk_autoencoder
+from .optim import Adam
+
+PRESET_TRAINING = {
+    "talk": dict(lr=1e-3, batch_size=64, steps=3000),
+    "official": dict(lr=1e-2, batch_size=64, steps=10000),
+}
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a run (stored as JSON in the checkpoint).
+
+    ``train_size``: size of the fixed training set batches are drawn from; 0 draws fresh disks every step.
+    ``lr_schedule``: "constant", or "cosine": at step t of T the rate is
+    lr (f + (1 - f) (1 + cos(pi t / T)) / 2) with f = ``lr_final_factor``.
+    """
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of step ``step`` (0-based)."""
+        if self.lr_schedule == "constant" or self.steps == 0:
+            return self.lr
+        f = self.lr_final_factor
+        return self.lr * (f + (1 - f) * 0.5 * (1 + math.cos(math.pi * min(step, self.steps) / self.steps)))
+
+    steps: int = 3000
+    batch_size: int = 64
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    train_size: int = 1000
+    weight_decay: float = 0.0
+    decay_on: str = "encoder"
+    seed: int = 0
+    radius_max: float | None = None
+    blur_sigma: float = 0.5
+    supersample: int | None = None
+    checkpoint_every: int = 500
+    lr_schedule: str = "constant"
+    lr_final_factor: float = 0.01
+
+    def __post_init__(self):
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if self.decay_on not in ("encoder", "all"):
+            raise ValueError(f"decay_on must be 'encoder' or 'all', got {self.decay_on!r}")
+        if self.steps < 0 or self.batch_size < 1:
+            raise ValueError(f"steps must be >= 0 and batch_size >= 1, got {self.steps}, {self.batch_size}")
+        if self.train_size < 0:
+            raise ValueError(f"train_size must be >= 0 (0: fresh disks every step), got {self.train_size}")
+        self.betas = tuple(self.betas)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf; the model keeps its last good parameters."""
+
+
+@dataclass
+class StepResult:
+    step: int
+    loss: float
+
+
+def make_optimizer(model: Autoencoder, config: TrainConfig) -> Adam:
+    decay = (lambda name: name.startswith("encoder.")) if config.decay_on == "encoder" else None
+    return Adam(model, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay, decay=decay)
+
+
+class Trainer:
+    """Trains ``model`` with Adam on centred disks; ``run_dir`` (optional) receives checkpoint.npz."""
+
+    def __init__(self, model: Autoencoder, config: TrainConfig, run_dir=None):
+        self.model, self.config = model, config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.optimizer = make_optimizer(model, config)
+        self.rng = np.random.default_rng(config.seed)
+        self.step_count = 0
+        self.loss_history: list[float] = []
+        self.train_images = None
+        if config.train_size:
+            self.train_images, _ = self._disks(config.train_size, np.random.default_rng([config.seed, 1]))
+
+    def _disks(self, n, rng):
+        size = self.model.config.image_size
+        r_max = self.config.radius_max if self.config.radius_max is not None else size / 2
+        return disks(n, size, radius_range=(0.0, r_max), blur_sigma=self.config.blur_sigma,
+                     supersample=self.config.supersample, rng=rng, dtype=self.model.dtype)
+
+    def next_batch(self) -> np.ndarray:
+        """A batch from the fixed training set (drawn with replacement) or a fresh one."""
+        if self.train_images is not None:
+            return self.train_images[self.rng.integers(0, len(self.train_images), self.config.batch_size)]
+        return self._disks(self.config.batch_size, self.rng)[0]
+
+    def train_step(self, batch: np.ndarray) -> float:
+        """One step on ``batch``; raises TrainingDiverged (without updating) if the loss is not finite."""
+        output = self.model.forward(batch)
+        loss, grad = mse_loss(output, batch)
+        if not math.isfinite(loss):
+            where = ""
+            if self.run_dir is not None and (self.run_dir / ckpt.CHECKPOINT_NAME).exists():
+                where = f"; the last good checkpoint is {self.run_dir / ckpt.CHECKPOINT_NAME}"
+            raise TrainingDiverged(f"loss became {loss} at step {self.step_count + 1}; training stopped and the "
+                                   f"model keeps the parameters of step {self.step_count}{where}")
+        self.model.backward(grad)
+        self.optimizer.lr = self.config.lr_at(self.step_count)
+        self.optimizer.step()
+        self.step_count += 1
+        self.loss_history.append(loss)
+        return loss
+
+    def steps(self, until: int | None = None) -> Iterator[StepResult]:
+        """Iterate over training steps up to step ``until`` (default config.steps), checkpointing as configured."""
+        until = self.config.steps if until is None else until
+        while self.step_count < until:
+            loss = self.train_step(self.next_batch())
+            if self.run_dir is not None and self.config.checkpoint_every and \
+                    self.step_count % self.config.checkpoint_every == 0:
+                self.save()
+                self.save(self.snapshot_path(self.step_count))
+            yield StepResult(self.step_count, loss)
+
+    def run(self, until: int | None = None, callbacks: list[Callable[["Trainer", StepResult], None]] = (),
+            progress: bool = True) -> list[float]:
+        """Train to ``until`` with a tqdm progress bar; save a final checkpoint if there is a run_dir."""
+        from tqdm.auto import tqdm
+
+        until = self.config.steps if until is None else until
+        if self.run_dir is not None and self.step_count == 0 and self.config.checkpoint_every:
+            self.save(self.snapshot_path(0))
+        bar = tqdm(total=until, initial=self.step_count, disable=not progress, desc="train", leave=False)
+        try:
+            for result in self.steps(until):
+                bar.update(1)
+                if result.step % 10 == 0 or result.step == until:
+                    bar.set_postfix(loss=f"{np.mean(self.loss_history[-10:]):.3e}")
+                for callback in callbacks:
+                    callback(self, result)
+        finally:
+            bar.close()
+        if self.run_dir is not None:
+            self.save()
+        return self.loss_history
+
+    def snapshot_path(self, step: int) -> Path:
+        """run_dir/snapshots/step_XXXXXXX.npz: kept checkpoints, from which any step can be replayed."""
+        return self.run_dir / "snapshots" / f"step_{step:07d}.npz"
+
+    def meta(self) -> dict:
+        return {"model_config": self.model.config.to_dict(), "train_config": asdict(self.config),
+                "step": self.step_count, "rng_state": self.rng.bit_generator.state}
+
+    def save(self, path=None) -> Path:
+        """Write the checkpoint (default run_dir/checkpoint.npz) atomically."""
+        if path is None:
+            if self.run_dir is None:
+                raise ValueError("Trainer.save: no path given and no run_dir")
+            path = self.run_dir / ckpt.CHECKPOINT_NAME
+        return ckpt.write_checkpoint(path, self.model.params, self.optimizer.state_dict(), self.meta(),
+                                     self.loss_history)
+
+    @classmethod
+    def resume(cls, path, run_dir=None, **overrides) -> "Trainer":
+        """A trainer in exactly the state a checkpoint saved (weights, moments, step, RNG)."""
+        meta, params, optim, history = ckpt.read_checkpoint(path)
+        model = model_from_checkpoint(meta, params, path)
+        train_config = TrainConfig(**{**meta["train_config"], **overrides})
+        run_dir = ckpt.resolve_path(path).parent if run_dir is None else run_dir
+        trainer = cls(model, train_config, run_dir)
+        try:
+            trainer.optimizer.load_state_dict(optim)
+        except (ValueError, KeyError) as error:
+            raise ckpt.CheckpointError(f"{path}: optimiser state does not match the model: {error}") from error
+        trainer.rng.bit_generator.state = meta["rng_state"]
+        trainer.step_count = int(meta["step"])
+        trainer.loss_history = [float(v) for v in history]
+        return trainer
+
+
+def replay_to(run_dir, step: int) -> Trainer:
+    """A trainer in the state after ``step`` steps: resumed from the latest snapshot at or before it, then trained.
+
+    Training is deterministic, so the state is exactly the one the original run had at that step.
+    """
+    run_dir = Path(run_dir)
+    snapshots = sorted((run_dir / "snapshots").glob("step_*.npz"))
+    usable = [p for p in snapshots if int(p.stem.split("_")[1]) <= step]
+    if not usable:
+        raise FileNotFoundError(f"no snapshot at or before step {step} in {run_dir / 'snapshots'}")
+    trainer = Trainer.resume(usable[-1], run_dir=None)
+    for _ in trainer.steps(until=step):
+        pass
+    return trainer
+
+
+def model_from_checkpoint(meta: dict, params: dict, path) -> Autoencoder:
+    try:
+        model = build_autoencoder(AutoencoderConfig(**meta["model_config"]), rng=0)
+    except (TypeError, ValueError, KeyError) as error:
+        raise ckpt.CheckpointError(f"{path}: invalid model config in checkpoint: {error}") from error
+    try:
+        model.load_state_dict(params)
+    except (ValueError, TypeError) as error:
+        raise ckpt.CheckpointError(f"{path}: weights do not fit the architecture in its config: {error}") from error
+    return model
+
+
+def load_checkpoint(path) -> Autoencoder:
+    """The trained model of a checkpoint file or run directory, ready to use."""
+    meta, params, _, _ = ckpt.read_checkpoint(path)
+    return model_from_checkpoint(meta, params, path)
+
+
+def check_architecture(model: Autoencoder, path) -> None:
+    """Refuse a checkpoint written for another architecture than ``model``'s."""
+    meta, params, _, _ = ckpt.read_checkpoint(path)
+    if meta["model_config"] != model.config.to_dict():
+        raise ckpt.CheckpointError(f"{path} was written for architecture {json.dumps(meta['model_config'])}, "
+                                   f"not {json.dumps(model.config.to_dict())}")
+
+
+def default_config(preset: str, **overrides) -> TrainConfig:
+    """The preset's training hyper-parameters, with overrides."""
+    settings = dict(PRESET_TRAINING[preset])
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**settings)
+
+
+def train_disk_autoencoder(preset="talk", latent_dim=1, bias=True, steps=None, seed=0, run_dir=None,
+                           progress=True, channels=None, **train_overrides):
+    """Build and train a preset's disk autoencoder; returns the trainer (its .model is trained)."""
+    model = disk_autoencoder(preset, latent_dim=latent_dim, bias=bias, channels=channels,
+                             rng=np.random.default_rng([seed, 0]))
+    trainer = Trainer(model, default_config(preset, steps=steps, seed=seed, **train_overrides), run_dir)
+    trainer.run(progress=progress)
+    return trainer

@@ -1,0 +1,94 @@
+"""Every Numba kernel equals its plain-NumPy reference (float64 to 1e-12 relative)."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from npae import kernels
+from npae.kernels import adam, conv, pointwise, sampling
+
+
+def assert_close(a, b, rtol=1e-12):
+    assert a.shape == b.shape and a.dtype == b.dtype
+    scale = max(np.abs(b).max(initial=0.0), 1e-300)
+    assert np.abs(a - b).max(initial=0.0) <= rtol * scale
+
+
+@st.composite
+def conv_geometries(draw):
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    h, w = draw(st.integers(1, 9)), draw(st.integers(1, 9))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    pt, pl = draw(st.integers(0, kh)), draw(st.integers(0, kw))
+    ho = draw(st.integers(1, (h + 2 * pt) // sh + 1))
+    wo = draw(st.integers(1, (w + 2 * pl) // sw + 1))
+    return (n, c, h, w), (kh, kw, sh, sw, pt, pl, ho, wo)
+
+
+@given(conv_geometries(), st.sampled_from([np.float32, np.float64]))
+def test_im2col_and_col2im_match_reference(geometry, dtype):
+    shape, args = geometry
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = kernels.im2col(x, *args)
+    assert_close(cols, conv.im2col_reference(x, *args), rtol=0)
+    back = kernels.col2im(cols, shape, *args)
+    assert_close(back, conv.col2im_reference(cols, shape, *args), rtol=1e-12 if dtype == np.float64 else 1e-6)
+
+
+@given(conv_geometries())
+def test_col2im_is_the_adjoint_of_im2col(geometry):
+    shape, args = geometry
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    y = rng.standard_normal(kernels.im2col(x, *args).shape)
+    lhs = np.sum(kernels.im2col(x, *args) * y)
+    rhs = np.sum(x * kernels.col2im(y, shape, *args))
+    assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+
+
+@given(st.integers(1, 3), st.integers(1, 3), st.integers(1, 9), st.integers(1, 9), st.integers(1, 3),
+       st.integers(1, 3))
+def test_sampling_kernels_match_reference(n, c, h, w, fh, fw):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((n, c, h, w))
+    assert_close(kernels.subsample(x, fh, fw), sampling.subsample_reference(x, fh, fw), rtol=0)
+    assert_close(kernels.zero_insert(x, fh, fw, h * fh, w * fw),
+                 sampling.zero_insert_reference(x, fh, fw, h * fh, w * fw), rtol=0)
+    assert_close(kernels.nearest(x, fh, fw), sampling.nearest_reference(x, fh, fw), rtol=0)
+    g = rng.standard_normal((n, c, h * fh, w * fw))
+    assert_close(kernels.block_sum(g, fh, fw), sampling.block_sum_reference(g, fh, fw))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_relu_kernels_match_reference(dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3, 5, 7)).astype(dtype)
+    y, mask = kernels.leaky_relu(x, 0.2)
+    y_ref, mask_ref = pointwise.leaky_relu_reference(x, 0.2)
+    assert y.dtype == dtype and np.array_equal(mask, mask_ref)
+    assert_close(y, y_ref, rtol=0)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    assert_close(kernels.leaky_relu_backward(g, mask, 0.2), pointwise.leaky_relu_backward_reference(g, mask, 0.2),
+                 rtol=0)
+
+
+def test_adam_kernel_matches_reference():
+    rng = np.random.default_rng(4)
+    p, g = rng.standard_normal(100), rng.standard_normal(100)
+    m, v = rng.standard_normal(100), rng.random(100)
+    p2, m2, v2 = p.copy(), m.copy(), v.copy()
+    kernels.adam_update(p, g, m, v, 1e-2, 0.9, 0.999, 1e-8, 3)
+    adam.adam_update_reference(p2, g, m2, v2, 1e-2, 0.9, 0.999, 1e-8, 3)
+    for a, b in ((p, p2), (m, m2), (v, v2)):
+        assert_close(a, b)
+
+
+def test_backend_switch_and_unknown_backend():
+    assert kernels.get_backend() == "numba"
+    with kernels.use_backend("numpy"):
+        assert kernels.get_backend() == "numpy"
+    assert kernels.get_backend() == "numba"
+    with pytest.raises(ValueError, match="unknown backend"):
+        kernels.set_backend("cuda")

@@ -1,0 +1,121 @@
+"""Adam and SGD against their formulas written out here, step by step."""
+import numpy as np
+import pytest
+
+import npae
+from npae import Adam, Bias, Conv2d, Sequential
+
+
+class Quadratic:
+    """A one-parameter-array 'model' whose gradient we set by hand."""
+
+    def __init__(self, p):
+        self.params = {"p": p}
+        self.grads = {"p": np.zeros_like(p)}
+
+
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("wd", [0.0, 0.1])
+def test_adam_matches_the_formula(backend, wd):
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal(20)
+    grads = [rng.standard_normal(20) for _ in range(6)]
+    model = Quadratic(p0.copy())
+    opt = Adam(model, lr=0.05, betas=(0.8, 0.99), eps=1e-3, weight_decay=wd)
+    with npae.kernels.use_backend(backend):
+        for g in grads:
+            model.grads["p"][...] = g
+            opt.step()
+    # torch's form: p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps), written independently:
+    p, m, v = p0.copy(), np.zeros(20), np.zeros(20)
+    for t, g in enumerate(grads, start=1):
+        g = g + wd * p
+        m = 0.8 * m + 0.2 * g
+        v = 0.99 * v + 0.01 * g * g
+        p = p - 0.05 / (1 - 0.8**t) * m / (np.sqrt(v) / np.sqrt(1 - 0.99**t) + 1e-3)
+    np.testing.assert_allclose(model.params["p"], p, rtol=1e-12)
+    np.testing.assert_allclose(opt.state["p"]["m"], m, rtol=1e-12)
+    np.testing.assert_allclose(opt.state["p"]["v"], v, rtol=1e-12)
+    assert opt.step_count == 6
+
+
+def test_adam_eps_is_outside_the_square_root():
+    model = Quadratic(np.zeros(1))
+    opt = Adam(model, lr=1.0, eps=1.0)
+    model.grads["p"][...] = 1e-4
+    opt.step()
+    # m_hat = 1e-4, v_hat = 1e-8: step = 1e-4 / (1e-4 + 1); eps inside the root would give 1e-4 / sqrt(1 + 1e-8)
+    np.testing.assert_allclose(model.params["p"], -1e-4 / (1e-4 + 1.0), rtol=1e-12)
+
+
+def test_adam_float32_stays_float32():
+    model = Quadratic(np.ones(5, np.float32))
+    opt = Adam(model, lr=0.1)
+    model.grads["p"][...] = 0.5
+    opt.step()
+    assert model.params["p"].dtype == np.float32 and opt.state["p"]["m"].dtype == np.float32
+
+
+def test_sgd_with_momentum_matches_the_formula():
+    rng = np.random.default_rng(1)
+    p0 = rng.standard_normal(10)
+    grads = [rng.standard_normal(10) for _ in range(5)]
+    model = Quadratic(p0.copy())
+    opt = npae.SGD(model, lr=0.1, momentum=0.9, weight_decay=0.01)
+    for g in grads:
+        model.grads["p"][...] = g
+        opt.step()
+    p, b = p0.copy(), None
+    for g in grads:
+        g = g + 0.01 * p
+        b = g if b is None else 0.9 * b + g
+        p = p - 0.1 * b
+    np.testing.assert_allclose(model.params["p"], p, rtol=1e-12)
+
+
+def test_weight_decay_only_where_asked():
+    net = Sequential(Conv2d(1, 1, 3, rng=0, dtype=np.float64), Bias(1, dtype=np.float64))
+    net.params["1.bias"][...] = 1.0
+    opt = npae.SGD(net, lr=0.1, weight_decay=1.0, decay=lambda name: name.endswith("weight"))
+    before = net.params["0.weight"].copy()
+    opt.step()
+    np.testing.assert_allclose(net.params["0.weight"], 0.9 * before)
+    np.testing.assert_array_equal(net.params["1.bias"], [1.0])
+
+
+def test_state_dict_round_trip():
+    model = Quadratic(np.ones(3))
+    opt = Adam(model)
+    model.grads["p"][...] = 1.0
+    opt.step()
+    other = Adam(Quadratic(np.ones(3)))
+    other.load_state_dict(opt.state_dict())
+    assert other.step_count == 1
+    np.testing.assert_array_equal(other.state["p"]["v"], opt.state["p"]["v"])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(lr=0), "lr"), (dict(betas=(1.0, 0.9)), "betas"), (dict(weight_decay=-1), "weight_decay"),
+])
+def test_bad_hyperparameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Adam(Quadratic(np.ones(1)), **kwargs)
+
+
+def test_adam_matches_torch_when_installed():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    p0 = rng.standard_normal(7)
+    grads = [rng.standard_normal(7) for _ in range(5)]
+    model = Quadratic(p0.copy())
+    opt = Adam(model, lr=0.01, betas=(0.5, 0.999), weight_decay=0.01)
+    tp = torch.tensor(p0.copy(), requires_grad=True)
+    topt = torch.optim.Adam([tp], lr=0.01, betas=(0.5, 0.999), weight_decay=0.01)
+    for g in grads:
+        model.grads["p"][...] = g
+        opt.step()
+        tp.grad = torch.tensor(g)
+        topt.step()
+    np.testing.assert_allclose(model.params["p"], tp.detach().numpy(), rtol=1e-12)

@@ -1,0 +1,128 @@
+"""Trainer: loss decreases, resume is bit-exact, NaN stops cleanly, bad checkpoints are refused."""
+import numpy as np
+import pytest
+
+import npae
+from npae.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from npae.models import disk_autoencoder
+from npae.train import Trainer, TrainConfig, TrainingDiverged, load_checkpoint
+
+
+def tiny_model(bias=True, seed=0):
+    return disk_autoencoder("talk", image_size=16, channels=4, bias=bias, rng=np.random.default_rng(seed))
+
+
+def tiny_config(**kwargs):
+    settings = dict(steps=60, batch_size=16, lr=3e-3, train_size=200, seed=0, checkpoint_every=20)
+    settings.update(kwargs)
+    return TrainConfig(**settings)
+
+
+def test_loss_decreases():
+    trainer = Trainer(tiny_model(), tiny_config(steps=150))
+    history = trainer.run(progress=False)
+    assert np.mean(history[-20:]) < 0.5 * np.mean(history[:5])
+
+
+@pytest.mark.parametrize("train_size", [200, 0])
+def test_resume_is_bit_exact(tmp_path, train_size):
+    straight = Trainer(tiny_model(), tiny_config(steps=200, train_size=train_size), tmp_path / "a")
+    straight.run(progress=False)
+    first = Trainer(tiny_model(), tiny_config(steps=100, train_size=train_size), tmp_path / "b")
+    first.run(progress=False)
+    resumed = Trainer.resume(tmp_path / "b", steps=200)
+    resumed.run(progress=False)
+    for name, value in straight.model.params.items():
+        np.testing.assert_array_equal(resumed.model.params[name], value)
+    for name, moments in straight.optimizer.state.items():
+        np.testing.assert_array_equal(resumed.optimizer.state[name]["v"], moments["v"])
+    assert resumed.loss_history == straight.loss_history
+
+
+def test_nan_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = Trainer(tiny_model(), tiny_config(steps=40), tmp_path)
+    trainer.run(progress=False)
+    on_disk = (tmp_path / "checkpoint.npz").read_bytes()
+    good = {k: v.copy() for k, v in trainer.model.params.items()}
+    trainer.train_images[:] = np.nan
+    with pytest.raises(TrainingDiverged, match="at step 41.*last good checkpoint"):
+        trainer.run(until=60, progress=False)
+    assert (tmp_path / "checkpoint.npz").read_bytes() == on_disk
+    for name, value in good.items():
+        np.testing.assert_array_equal(trainer.model.params[name], value)
+
+
+def test_checkpoint_contents_and_load(tmp_path):
+    trainer = Trainer(tiny_model(), tiny_config(steps=20), tmp_path)
+    trainer.run(progress=False)
+    meta, params, optim, history = read_checkpoint(tmp_path / "checkpoint.npz")
+    assert meta["step"] == 20 and len(history) == 20 and "step" in optim
+    assert set(params) == set(trainer.model.params)
+    model = npae.load_checkpoint(tmp_path)
+    x = trainer.train_images[:4]
+    np.testing.assert_array_equal(model.decoder.forward(model.encoder.forward(x)), trainer.model.forward(x))
+    assert not list(tmp_path.glob("*.tmp")), "no temporary file may remain"
+
+
+def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
+    trainer = Trainer(tiny_model(), tiny_config(steps=20), tmp_path)
+    trainer.run(progress=False)
+    path = tmp_path / "checkpoint.npz"
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_checkpoint(truncated)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    with pytest.raises(CheckpointError, match="not an npae checkpoint"):
+        load_checkpoint(foreign)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, meta=np.array([{"format": "x"}], dtype=object))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(pickled)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "missing.npz")
+
+
+def test_checkpoint_of_another_architecture_is_refused(tmp_path):
+    trainer = Trainer(tiny_model(), tiny_config(steps=20), tmp_path)
+    trainer.run(progress=False)
+    meta, params, optim, history = read_checkpoint(tmp_path)
+    meta["model_config"]["channels"] = [6]
+    kept = {key: meta[key] for key in ("model_config", "train_config", "step", "rng_state")}
+    write_checkpoint(tmp_path / "mismatch.npz", params, optim, kept, history)
+    with pytest.raises(CheckpointError, match="do not fit the architecture"):
+        load_checkpoint(tmp_path / "mismatch.npz")
+    with pytest.raises(CheckpointError, match="do not fit the architecture"):
+        Trainer.resume(tmp_path / "mismatch.npz")
+
+
+def test_step_iterator_lets_users_stop_and_continue():
+    trainer = Trainer(tiny_model(), tiny_config(steps=30))
+    seen = []
+    for result in trainer.steps():
+        seen.append(result.step)
+        if result.step == 10:
+            break
+    assert seen[-1] == 10 and trainer.step_count == 10
+    grads = trainer.model.grads
+    assert all(np.isfinite(g).all() for g in grads.values())
+    list(trainer.steps())
+    assert trainer.step_count == 30
+
+
+def test_bias_free_trained_decoder_is_positively_homogeneous():
+    trainer = Trainer(tiny_model(bias=False), tiny_config(steps=60))
+    trainer.run(progress=False)
+    decoder = trainer.model.decoder.astype(np.float64)
+    z = np.array([0.3, 1.0, 2.5]).reshape(3, 1, 1, 1)
+    out = decoder.forward(z)
+    for scale in (0.0, 0.5, 3.0, 17.0):
+        np.testing.assert_allclose(decoder.forward(scale * z), scale * out, rtol=1e-12, atol=1e-14)
+
+
+def test_weight_decay_on_encoder_only():
+    trainer = Trainer(tiny_model(), tiny_config(weight_decay=0.1, decay_on="encoder"))
+    assert trainer.optimizer.decay("encoder.0.weight") and not trainer.optimizer.decay("decoder.0.weight")
+    with pytest.raises(ValueError, match="decay_on"):
+        tiny_config(decay_on="decoder")
