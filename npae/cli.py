@@ -100,6 +100,63 @@ def _gradcheck(args) -> int:
     return 1 if failed else 0
 
 
+def _airy(args) -> int:
+    from .data import disks
+    from .experiments.airy import run_airy
+    from .train import load_checkpoint
+
+    model = load_checkpoint(args.checkpoint) if args.checkpoint else None
+    size = model.config.image_size if model is not None else 64
+    radius = args.radius if args.radius is not None else size / 2
+    pixel = None
+    if args.pixel_disks:
+        pixel, _ = disks(args.pixel_disks, size, radius_range=(0, radius), rng=np.random.default_rng(0),
+                         dtype=np.float64)
+    numbers = run_airy(args.out, radius, args.points, model=model, pixel_images=pixel)
+    print(f"R = {radius:g}, n = {args.points}: k R^3 closed form {numbers['kR3_closed_form']:.6f}, energy solver "
+          f"{numbers['kR3_energy_solver']:.6f}, finite differences {numbers['kR3_fd_solver']:.6f}")
+    print(f"max |f - f_closed| (f(0) = 1): energy solver {numbers['max_error_energy_solver']:.2e}, "
+          f"finite differences {numbers['max_error_fd_solver']:.2e}")
+    if "gap_pixel_energy_to_airy" in numbers:
+        print(f"pixel-exact energy maximiser vs Airy: relative L2 gap {numbers['gap_pixel_energy_to_airy']:.4f}")
+    if model is not None:
+        print(f"trained decoder vs Airy: relative L2 gap {numbers['gap_to_airy']:.4f}, "
+              f"max abs {numbers['max_abs_to_airy']:.4f}")
+    print(f"wrote {Path(args.out) / 'airy.png'} and airy.json")
+    return 0
+
+
+def _reproduce(args) -> int:
+    from .experiments.size import SizeSettings, run_size
+    from .report import flatten, write_report
+
+    if args.section != "size":
+        raise ValueError(f"section {args.section!r} is not available yet; available: size")
+    mode = "full" if args.full else "quick"
+    settings = SizeSettings.mode(mode, args.preset, args.seed)
+    if args.steps is not None:
+        settings.steps = args.steps
+    if mode == "full":
+        print(f"npae reproduce size --full: 2 trainings of {settings.steps} steps of batch {settings.batch_size}; "
+              f"estimated {estimate_minutes(settings):.0f} minutes on 2 cores")
+    print(f"npae reproduce size ({mode}, {settings.preset} preset, seed {settings.seed}) -> {args.out}")
+    result = run_size(args.out, settings, progress=not args.quiet)
+    command = "npae " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("npae") else "npae reproduce size"
+    report = write_report(args.out, "npae: autoencoding size", command, [("Size", result)])
+    print(f"\n{'metric':<52} value")
+    for name, value in flatten(result["metrics"]):
+        if not name.startswith("settings."):
+            print(f"{name:<52} {value:.6g}" if isinstance(value, float) else f"{name:<52} {value}")
+    print(f"\nwrote {report}, metrics.json and the figures in {args.out} ({result['seconds']:.0f} s)")
+    return 0
+
+
+def estimate_minutes(settings) -> float:
+    """Two trainings at the step time measured on 2 cores for this batch (talk: ~0.6 ms per image)."""
+    per_image_ms = 0.6 if settings.preset == "talk" else 0.25
+    return 2 * settings.steps * settings.batch_size * per_image_ms / 60000
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="npae", description="A transparent, CPU-only autoencoder lab.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -146,6 +203,34 @@ def build_parser() -> argparse.ArgumentParser:
                        help="entries checked one by one per array (plus random directions)")
     check.add_argument("--seed", type=int, default=0, help="seed of weights and data")
     check.set_defaults(run=_gradcheck)
+
+    airy = commands.add_parser("airy", help="solve the radial problem and hold a decoder against Airy",
+                               formatter_class=fmt,
+                               description="Solve the radial variational problem (energy maximiser, finite "
+                                           "differences, closed form) and, with --checkpoint, compare a trained "
+                                           "bias-free decoder's profile with them.")
+    airy.add_argument("--radius", type=float, default=None,
+                      help="outer radius R (default: half the image size, 32 for 64 x 64)")
+    airy.add_argument("--points", type=int, default=512, help="grid points of the solvers")
+    airy.add_argument("--checkpoint", default=None, help="run directory or checkpoint of a bias-free, 1-D model")
+    airy.add_argument("--pixel-disks", type=int, default=1000,
+                      help="disks for the pixel-exact energy maximiser (0: skip it)")
+    airy.add_argument("--out", default="runs/airy", help="output directory")
+    airy.set_defaults(run=_airy)
+
+    reproduce = commands.add_parser("reproduce", help="regenerate a section of the talk, with a report",
+                                    formatter_class=fmt,
+                                    description="Train, measure and write report.md, metrics.json and figures.")
+    reproduce.add_argument("section", choices=["size"], nargs="?", default="size", help="which section")
+    reproduce.add_argument("--full", action="store_true",
+                           help="the papers' settings (long); default: quick settings, minutes on 2 cores")
+    reproduce.add_argument("--quick", action="store_true", help="quick settings (the default)")
+    reproduce.add_argument("--preset", choices=["talk", "official"], default="talk", help="network and data preset")
+    reproduce.add_argument("--steps", type=int, default=None, help="override the training steps of the mode")
+    reproduce.add_argument("--seed", type=int, default=0, help="seed of weights, data and batches")
+    reproduce.add_argument("--out", default="runs/size", help="output directory")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
+    reproduce.set_defaults(run=_reproduce)
     return parser
 
 

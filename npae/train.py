@@ -24,9 +24,13 @@ from .models import Autoencoder, AutoencoderConfig, build_autoencoder, disk_auto
 from .optim import Adam
 
 PRESET_TRAINING = {
-    "talk": dict(lr=1e-3, batch_size=64, steps=3000),
-    "official": dict(lr=1e-2, batch_size=64, steps=10000),
+    "talk": dict(lr=1e-2, batch_size=32, steps=3500, lr_schedule="cosine"),
+    "official": dict(lr=1e-2, batch_size=64, steps=10000, supersample=800),
 }
+"""Default training of each preset.  "talk": the talk gives Adam lr 1e-3 and batch 300 (ICLR 2018);
+measured on 2 cores, lr 1e-2 with a cosine decay and batch 32 reaches a lower test error within the
+3-minute budget of the default run.  "official": the authors' code (lr 0.01, batch 64, 10 000 steps,
+supersampled disks)."""
 
 
 @dataclass
@@ -248,9 +252,9 @@ def default_config(preset: str, **overrides) -> TrainConfig:
 
 
 def train_disk_autoencoder(preset="talk", latent_dim=1, bias=True, steps=None, seed=0, run_dir=None,
-                           progress=True, channels=None, **train_overrides):
+                           progress=True, channels=None, upsampling=None, **train_overrides):
     """Build and train a preset's disk autoencoder; returns the trainer (its .model is trained)."""
-    model = disk_autoencoder(preset, latent_dim=latent_dim, bias=bias, channels=channels,
+    model = disk_autoencoder(preset, latent_dim=latent_dim, bias=bias, channels=channels, upsampling=upsampling,
                              rng=np.random.default_rng([seed, 0]))
     trainer = Trainer(model, default_config(preset, steps=steps, seed=seed, **train_overrides), run_dir)
     trainer.run(progress=progress)

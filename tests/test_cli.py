@@ -55,3 +55,11 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
 def test_module_entry_point_help():
     result = subprocess.run([sys.executable, "-m", "npae", "train", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--latent-dim" in result.stdout and "default" in result.stdout
+
+
+def test_airy_command(tmp_path, capsys):
+    assert main(["airy", "--points", "128", "--pixel-disks", "50", "--out", str(tmp_path)]) == 0
+    numbers = json.loads((tmp_path / "airy.json").read_text())
+    assert abs(numbers["kR3_energy_solver"] - 7.8373) < 1e-3
+    assert (tmp_path / "airy.png").stat().st_size > 0
+    assert "k R^3" in capsys.readouterr().out

@@ -1,0 +1,1 @@
+"""Experiments: each runs its stages on models and theory, and returns metrics and figures."""

@@ -1,0 +1,108 @@
+"""report.md and metrics.json from what an experiment returns."""
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+DESCRIPTIONS = {
+    "test_mse": "mean squared error per pixel on the 300 test disks (radii linspace(0, 31.5, 300))",
+    "spearman_z_r2": "|Spearman correlation| between the code z and r^2 on the test disks",
+    "spearman_z_area": "|Spearman correlation| between z and the area (pixel sum)",
+    "final_train_loss": "training loss (MSE per pixel), mean of the last 50 steps",
+    "r2_linear_fit_z_vs_area": "R^2 of the least-squares line z ~ a + b * area",
+    "r2_linear_fit_z_vs_radius": "R^2 of the least-squares line z ~ a + b * radius (for contrast)",
+    "spearman_z_vs_average_encoder": "|Spearman| between z and the linear averaging encoder (mean pixel value)",
+    "r2_linear_fit_average_encoder_vs_area": "R^2 of the averaging encoder against the area (1 by construction)",
+    "homogeneity_max_relative_error": "max over l in (0, 4] and test codes of |D(l z) - l D(z)| / |l D(z)| (float64)",
+    "fraction_codes_of_one_sign": "fraction of test codes with the sign the bias-free decoder uses",
+    "gap_profile_to_airy": "relative L2 gap (measure rho d rho, unit norms) of the bias-free decoder's radial "
+                           "profile to Airy's on [0, R]",
+    "max_abs_profile_to_airy": "max |f_decoder - f_Airy| on [0, R], both with f(0) = 1",
+    "gap_to_airy": "relative L2 gap of the bias-free decoder's profile to Airy's",
+    "max_abs_to_airy": "max |f_decoder - f_Airy| with f(0) = 1",
+    "kR3_closed_form": "k R^3 of the closed form (x0^3, x0 the first zero of Ai(-x) + Bi(-x)/sqrt(3))",
+    "kR3_energy_solver": "k R^3 of the radial energy maximiser (Nystrom, trapezoid rule)",
+    "kR3_fd_solver": "k R^3 of the finite-difference Airy solver",
+    "max_error_energy_solver": "max |f - f_closed| of the energy maximiser, f(0) = 1",
+    "max_error_fd_solver": "max |f - f_closed| of the finite-difference solver, f(0) = 1",
+    "energy_closed_form": "E(f) = int_0^R <f, 1_B_r>^2 dr / ||f||^2 of the closed form",
+    "energy_solver": "E(f) of the energy maximiser",
+    "gap_pixel_energy_to_airy": "relative L2 gap of the pixel-exact maximiser (top singular vector of 1000 "
+                                "disks) to Airy's",
+    "R": "outer radius R of the radial problem (pixels)",
+    "n": "grid points of the solvers",
+    "seconds": "wall-clock time of the whole run (s)",
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import os
+
+    return f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()}, numpy {np.__version__}"
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def flatten(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+    rows = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            rows += flatten(value, f"{prefix}{key}.")
+        else:
+            rows.append((prefix + key, value))
+    return rows
+
+
+def metrics_table(metrics: dict) -> str:
+    lines = ["| metric | value | what it measures |", "| --- | --- | --- |"]
+    for name, value in flatten(metrics):
+        if name.startswith("settings."):
+            continue
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        lines.append(f"| `{name}` | {shown} | {DESCRIPTIONS.get(name.rsplit('.', 1)[-1], '')} |")
+    return "\n".join(lines)
+
+
+def write_report(out, title: str, command: str, sections: list[tuple[str, dict]]) -> Path:
+    """Write report.md (figures embedded, metrics explained) and metrics.json into ``out``.
+
+    ``sections``: (heading, {"metrics": dict, "figures": {caption: path}, "seconds": float}).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    date = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    lines = [f"# {title}", "", f"Command: `{command}`  ", f"Date: {date}  ", f"Machine: {machine()}", ""]
+    if len(sections) > 1:
+        lines += ["## Contents", ""] + [f"- [{h}](#{h.lower().replace(' ', '-')})" for h, _ in sections] + [""]
+    all_metrics = {}
+    for heading, result in sections:
+        all_metrics[heading] = _plain(result["metrics"])
+        lines += [f"## {heading}", "", f"Run time: {result['seconds']:.0f} s. Settings: "
+                  f"`{json.dumps(_plain(result['metrics'].get('settings', {})))}`", "", metrics_table(
+                      result["metrics"]), ""]
+        for caption, path in result["figures"].items():
+            lines += [f"### {caption}", "", f"![{caption}]({Path(path).name})", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    (out / "metrics.json").write_text(json.dumps(all_metrics if len(sections) > 1 else
+                                                 all_metrics[sections[0][0]], indent=2))
+    return out / "report.md"
