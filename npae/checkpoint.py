@@ -49,7 +49,10 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path
 
 
 def write_checkpoint(path, model_params: dict, optim_state: dict, meta: dict, loss_history) -> Path:
-    """Write a checkpoint atomically; ``meta`` must be JSON-serialisable."""
+    """Write a checkpoint atomically; ``meta`` must be JSON-serialisable.  Non-finite weights are refused."""
+    for name, value in model_params.items():
+        if not np.all(np.isfinite(value)):
+            raise CheckpointError(f"refusing to write a checkpoint: parameter {name!r} holds NaN or inf")
     arrays = {"meta": np.array(json.dumps({"format": FORMAT, "version": VERSION, **meta}))}
     arrays.update({f"model/{name}": value for name, value in model_params.items()})
     arrays.update({f"optim/{key}": value for key, value in optim_state.items()})
@@ -71,9 +74,14 @@ def read_checkpoint(path) -> tuple[dict, dict, dict, np.ndarray]:
     """(meta, model params, optimiser state, loss history), refusing anything that is not a valid checkpoint."""
     path = resolve_path(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"{path} is not an npae checkpoint (not an .npz archive)")
+        with loaded as archive:
             contents = {key: archive[key] for key in archive.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+        if isinstance(error, CheckpointError):
+            raise
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated file): {error}") from error
     if "meta" not in contents:
         raise CheckpointError(f"{path} is not an npae checkpoint (no 'meta' entry)")
@@ -81,10 +89,13 @@ def read_checkpoint(path) -> tuple[dict, dict, dict, np.ndarray]:
         meta = json.loads(str(contents.pop("meta")))
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path}: the 'meta' entry is not valid JSON") from error
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an npae checkpoint (format {meta.get('format')!r})")
     if meta.get("version") != VERSION:
         raise CheckpointError(f"{path} has checkpoint version {meta.get('version')}, this npae reads {VERSION}")
+    missing = [key for key in ("model_config", "train_config", "step", "rng_state") if key not in meta]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint metadata lacks {missing}")
     params = {k[len("model/"):]: v for k, v in contents.items() if k.startswith("model/")}
     optim = {k[len("optim/"):]: v for k, v in contents.items() if k.startswith("optim/")}
     return meta, params, optim, contents.get("loss_history", np.zeros(0))

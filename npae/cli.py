@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -17,19 +18,25 @@ def _train(args) -> int:
     from .train import Trainer, default_config
 
     out = Path(args.out or f"runs/{args.preset}-latent{args.latent_dim}{'-nobias' if args.no_bias else ''}")
+    if (out / "checkpoint.npz").exists() or (out / "snapshots").exists():
+        if not args.overwrite:
+            raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
+        shutil.rmtree(out / "snapshots", ignore_errors=True)
+        (out / "checkpoint.npz").unlink(missing_ok=True)
     model = disk_autoencoder(args.preset, latent_dim=args.latent_dim, bias=not args.no_bias,
                              channels=args.channels, rng=np.random.default_rng([args.seed, 0]))
-    config = default_config(args.preset, steps=args.steps, seed=args.seed, batch_size=args.batch_size,
-                            lr=args.lr, train_size=args.train_size,
+    given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
+    config = default_config(args.preset, seed=args.seed, train_size=args.train_size,
                             weight_decay=args.weight_decay, decay_on=args.decay_on,
-                            checkpoint_every=args.checkpoint_every)
+                            checkpoint_every=args.checkpoint_every,
+                            **{key: value for key, value in given.items() if value is not None})
     print(f"npae train: {args.preset} preset, latent {args.latent_dim}, bias {not args.no_bias}, "
           f"{config.steps} steps of batch {config.batch_size}, lr {config.lr}, seed {config.seed} -> {out}")
     start = time.perf_counter()
     trainer = Trainer(model, config, out)
     trainer.run(progress=not args.quiet)
     seconds = time.perf_counter() - start
-    result = evaluate_disks(trainer.model)
+    result = evaluate_disks(trainer.model, **config.data_settings())
     metrics = {
         "preset": args.preset, "latent_dim": args.latent_dim, "bias": not args.no_bias, "steps": trainer.step_count,
         "seed": args.seed, "train_seconds": round(seconds, 2),
@@ -50,14 +57,13 @@ def _train(args) -> int:
 
 
 def _inspect(args) -> int:
-    from .inspect import Inspector
-    from .train import replay_to
+    from .train import replay_to, run_length
 
-    if args.step < 1:
-        raise SystemExit("npae inspect: --step must be at least 1")
+    final_step = run_length(args.run_dir)
+    if not 1 <= args.step <= final_step:
+        raise ValueError(f"{args.run_dir} holds steps 0 to {final_step}; --step must be in 1..{final_step}")
     trainer = replay_to(args.run_dir, args.step - 1)
-    trainer.optimizer.lr = trainer.config.lr_at(trainer.step_count)
-    record = Inspector(trainer.model, trainer.optimizer).step(trainer.next_batch())
+    record = trainer.inspect_step()
     print(record.table())
     if args.save:
         np.savez(args.save, **record.arrays())
@@ -141,7 +147,7 @@ def _reproduce(args) -> int:
               f"estimated {estimate_minutes(settings):.0f} minutes on 2 cores")
     print(f"npae reproduce size ({mode}, {settings.preset} preset, seed {settings.seed}) -> {args.out}")
     result = run_size(args.out, settings, progress=not args.quiet)
-    command = "npae " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("npae") else "npae reproduce size"
+    command = "npae " + " ".join(args.argv)
     report = write_report(args.out, "npae: autoencoding size", command, [("Size", result)])
     print(f"\n{'metric':<52} value")
     for name, value in flatten(result["metrics"]):
@@ -168,13 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=["talk", "official"], default="talk", help="network and data preset")
     train.add_argument("--latent-dim", type=int, default=1, help="size of the latent code")
     train.add_argument("--steps", type=int, default=None,
-                       help="training steps (default: the preset's, 3000 talk / 10000 official)")
+                       help="training steps (default: the preset's, 3500 talk / 10000 official)")
     train.add_argument("--out", default=None, help="run directory (default runs/<preset>-latent<d>[-nobias])")
     train.add_argument("--no-bias", action="store_true", help="remove every bias (the talk's ablation)")
     train.add_argument("--seed", type=int, default=0, help="seed of weights, data and batches")
     train.add_argument("--channels", type=int, default=None, help="hidden channels (default: the preset's)")
-    train.add_argument("--batch-size", type=int, default=None, help="batch size (default: the preset's, 64)")
-    train.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: 1e-3 talk, 1e-2 official)")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="batch size (default: the preset's, 32 talk / 64 official)")
+    train.add_argument("--lr", type=float, default=None,
+                       help="Adam learning rate (default: the preset's, 1e-2 with cosine decay for talk, "
+                            "1e-2 constant for official)")
     train.add_argument("--train-size", type=int, default=1000,
                        help="size of the fixed training set; 0 draws fresh disks every step")
     train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay added to the gradient")
@@ -182,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which weights the weight decay applies to")
     train.add_argument("--checkpoint-every", type=int, default=500,
                        help="steps between checkpoints (and kept snapshots for `npae inspect`)")
+    train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
@@ -222,9 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
                                     formatter_class=fmt,
                                     description="Train, measure and write report.md, metrics.json and figures.")
     reproduce.add_argument("section", choices=["size"], nargs="?", default="size", help="which section")
-    reproduce.add_argument("--full", action="store_true",
-                           help="the papers' settings (long); default: quick settings, minutes on 2 cores")
-    reproduce.add_argument("--quick", action="store_true", help="quick settings (the default)")
+    mode = reproduce.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true",
+                      help="the papers' settings (long); default: quick settings, minutes on 2 cores")
+    mode.add_argument("--quick", action="store_true", help="quick settings (the default)")
     reproduce.add_argument("--preset", choices=["talk", "official"], default="talk", help="network and data preset")
     reproduce.add_argument("--steps", type=int, default=None, help="override the training steps of the mode")
     reproduce.add_argument("--seed", type=int, default=0, help="seed of weights, data and batches")
@@ -235,9 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .train import TrainingDiverged
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return args.run(args)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, FileNotFoundError, TrainingDiverged) as error:
         print(f"npae {args.command}: error: {error}", file=sys.stderr)
         return 2

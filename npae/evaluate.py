@@ -7,19 +7,21 @@ from scipy.stats import spearmanr
 from .data import disk_test_set
 
 
-def test_set_for(model, n=300):
-    """The test disks of the model's image size: radii linspace(0, S/2 - 0.5, n) (0..31.5 for S = 64)."""
+def test_set_for(model, n=300, blur_sigma=0.5, supersample=None):
+    """The test disks of the model's image size: radii linspace(0, (S-1)/2, n) (0..31.5 for S = 64),
+    rendered like the training data (``blur_sigma`` or ``supersample``)."""
     size = model.config.image_size
-    return disk_test_set(size, n=n, r_max=(size - 1) / 2, dtype=model.dtype)
+    return disk_test_set(size, n=n, r_max=(size - 1) / 2, blur_sigma=blur_sigma, supersample=supersample,
+                         dtype=model.dtype)
 
 
-def evaluate_disks(model, n=300) -> dict:
+def evaluate_disks(model, n=300, blur_sigma=0.5, supersample=None) -> dict:
     """MSE per pixel, the codes, and |Spearman| of z against r^2 (and area) on the test disks.
 
     Returns a dict with scalars "test_mse", "spearman_z_r2", "spearman_z_area" and arrays
     "radius", "area", "z" (N, d), "images", "reconstructions".
     """
-    images, attributes = test_set_for(model, n)
+    images, attributes = test_set_for(model, n, blur_sigma, supersample)
     z = model.encoder.forward(images)
     reconstructions = model.decoder.forward(z)
     codes = z.reshape(len(images), -1)

@@ -31,15 +31,14 @@ def bce_loss(prediction, target, reduction="mean", eps=1e-7):
     """Binary cross-entropy of probabilities p against targets t in [0, 1].
 
     L = -sum [t log p + (1 - t) log(1 - p)], with p clipped to [eps, 1 - eps];
-    dL/dp = (p - t) / (p (1 - p)) on the clipped p (0 where p was clipped).
-    Divided by the number of elements if reduction="mean".
+    dL/dp = (p - t) / (p (1 - p)) evaluated at the clipped p, so a saturated, wrong output still
+    gets a (large, finite) gradient.  Divided by the number of elements if reduction="mean".
     """
     _check_pair("bce_loss", prediction, target, reduction)
     t = np.asarray(target, dtype=prediction.dtype)
     p = np.clip(prediction, eps, 1 - eps)
     scale = 1.0 / p.size if reduction == "mean" else 1.0
-    terms = t.astype(np.float64) * np.log(p) + (1 - t.astype(np.float64)) * np.log1p(-p.astype(np.float64))
-    value = -float(terms.sum()) * scale
-    inside = (prediction > eps) & (prediction < 1 - eps)
-    grad = np.where(inside, (p - t) / (p * (1 - p)), 0) * scale
+    p64, t64 = p.astype(np.float64), t.astype(np.float64)
+    value = -float(np.sum(t64 * np.log(p64) + (1 - t64) * np.log1p(-p64))) * scale
+    grad = (p64 - t64) / (p64 * (1 - p64)) * scale
     return value, grad.astype(prediction.dtype)

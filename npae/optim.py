@@ -53,8 +53,18 @@ class Optimizer:
                 flat[f"{name}/{key}"] = value.copy()
         return flat
 
+    def moment_names(self) -> tuple[str, ...]:
+        """The per-parameter state arrays this optimiser keeps once it has stepped."""
+        return ()
+
     def load_state_dict(self, flat: dict[str, np.ndarray]) -> None:
-        """Restore a state written by :meth:`state_dict` for the same parameters."""
+        """Restore a state written by :meth:`state_dict` for the same parameters and optimiser.
+
+        Every parameter must have exactly this optimiser's moments (once it has stepped), with
+        the parameter's shape and dtype and finite values.
+        """
+        if "step" not in flat:
+            raise ValueError("optimizer state has no 'step' entry")
         params = self.model.params
         state: dict[str, dict[str, np.ndarray]] = {}
         for key, value in flat.items():
@@ -66,9 +76,18 @@ class Optimizer:
             if value.shape != params[name].shape or value.dtype != params[name].dtype:
                 raise ValueError(f"optimizer state {key!r} has shape {value.shape} / dtype {value.dtype}, "
                                  f"parameter has {params[name].shape} / {params[name].dtype}")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"optimizer state {key!r} holds NaN or inf")
             state.setdefault(name, {})[moment] = np.array(value)
+        step = int(flat["step"])
+        if step > 0:
+            expected = set(self.moment_names())
+            for name in params:
+                if set(state.get(name, {})) != expected:
+                    raise ValueError(f"optimizer state of {name!r} has {sorted(state.get(name, {}))}, "
+                                     f"expected {sorted(expected)}")
         self.state = state
-        self.step_count = int(flat["step"])
+        self.step_count = step
 
 
 class Adam(Optimizer):
@@ -87,6 +106,9 @@ class Adam(Optimizer):
             raise ValueError(f"eps must be >= 0, got {eps}")
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
+
+    def moment_names(self):
+        return ("m", "v")
 
     def step(self) -> None:
         self.step_count += 1
@@ -109,6 +131,9 @@ class SGD(Optimizer):
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = float(momentum)
+
+    def moment_names(self):
+        return ("velocity",) if self.momentum else ()
 
     def step(self) -> None:
         self.step_count += 1

@@ -9,7 +9,6 @@ N steps straight and k steps + resume + (N - k) steps give bit-identical weights
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -65,6 +64,22 @@ class TrainConfig:
     lr_final_factor: float = 0.01
 
     def __post_init__(self):
+        for name in ("steps", "batch_size", "train_size", "seed", "checkpoint_every"):
+            setattr(self, name, int(getattr(self, name)))
+        for name in ("lr", "weight_decay", "blur_sigma", "lr_final_factor"):
+            setattr(self, name, float(getattr(self, name)))
+        self.betas = tuple(float(b) for b in self.betas)
+        if self.radius_max is not None:
+            self.radius_max = float(self.radius_max)
+            if not self.radius_max > 0:
+                raise ValueError(f"radius_max must be positive, got {self.radius_max}")
+        if self.supersample is not None:
+            self.supersample = int(self.supersample)
+            if self.supersample < 1:
+                raise ValueError(f"supersample must be a positive number of renderings, got {self.supersample}")
+        if self.blur_sigma < 0 or self.checkpoint_every < 0 or not 0 <= self.lr_final_factor <= 1:
+            raise ValueError("blur_sigma and checkpoint_every must be >= 0 and lr_final_factor in [0, 1], got "
+                             f"{self.blur_sigma}, {self.checkpoint_every}, {self.lr_final_factor}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.decay_on not in ("encoder", "all"):
@@ -73,11 +88,14 @@ class TrainConfig:
             raise ValueError(f"steps must be >= 0 and batch_size >= 1, got {self.steps}, {self.batch_size}")
         if self.train_size < 0:
             raise ValueError(f"train_size must be >= 0 (0: fresh disks every step), got {self.train_size}")
-        self.betas = tuple(self.betas)
+
+    def data_settings(self) -> dict:
+        """How the disks are rendered (for a test set drawn like the training data)."""
+        return {"blur_sigma": self.blur_sigma, "supersample": self.supersample}
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or inf; the model keeps its last good parameters."""
+    """The loss or a gradient became NaN or inf; the step was not applied, the model keeps its parameters."""
 
 
 @dataclass
@@ -117,26 +135,52 @@ class Trainer:
             return self.train_images[self.rng.integers(0, len(self.train_images), self.config.batch_size)]
         return self._disks(self.config.batch_size, self.rng)[0]
 
+    def _diverged(self, what: str) -> TrainingDiverged:
+        where = ""
+        if self.run_dir is not None and (self.run_dir / ckpt.CHECKPOINT_NAME).exists():
+            where = f"; the last good checkpoint is {self.run_dir / ckpt.CHECKPOINT_NAME}"
+        return TrainingDiverged(f"{what} at step {self.step_count + 1}; training stopped and the model keeps "
+                                f"the parameters of step {self.step_count}{where}")
+
     def train_step(self, batch: np.ndarray) -> float:
-        """One step on ``batch``; raises TrainingDiverged (without updating) if the loss is not finite."""
+        """One step on ``batch``; raises TrainingDiverged, without updating, if the loss or a gradient is not finite."""
+        self.optimizer.lr = self.config.lr_at(self.step_count)
         output = self.model.forward(batch)
         loss, grad = mse_loss(output, batch)
         if not math.isfinite(loss):
-            where = ""
-            if self.run_dir is not None and (self.run_dir / ckpt.CHECKPOINT_NAME).exists():
-                where = f"; the last good checkpoint is {self.run_dir / ckpt.CHECKPOINT_NAME}"
-            raise TrainingDiverged(f"loss became {loss} at step {self.step_count + 1}; training stopped and the "
-                                   f"model keeps the parameters of step {self.step_count}{where}")
+            raise self._diverged(f"loss became {loss}")
         self.model.backward(grad)
-        self.optimizer.lr = self.config.lr_at(self.step_count)
+        for name, g in self.model.grads.items():
+            if not np.all(np.isfinite(g)):
+                raise self._diverged(f"the gradient of {name} holds NaN or inf")
         self.optimizer.step()
         self.step_count += 1
         self.loss_history.append(loss)
         return loss
 
+    def inspect_step(self, batch: np.ndarray | None = None):
+        """One training step, recorded layer by layer (see :class:`npae.inspect.Inspector`).
+
+        Computes exactly what :meth:`train_step` computes (same batch stream, learning rate and
+        counters), so training can go on afterwards as if the step had been a plain one.
+        """
+        from .inspect import Inspector
+
+        batch = self.next_batch() if batch is None else batch
+        self.optimizer.lr = self.config.lr_at(self.step_count)
+        try:
+            record = Inspector(self.model, self.optimizer).step(batch)
+        except FloatingPointError as error:
+            raise self._diverged(str(error)) from error
+        self.step_count += 1
+        self.loss_history.append(record.loss_before)
+        return record
+
     def steps(self, until: int | None = None) -> Iterator[StepResult]:
         """Iterate over training steps up to step ``until`` (default config.steps), checkpointing as configured."""
         until = self.config.steps if until is None else until
+        if self.run_dir is not None and self.step_count == 0 and self.config.checkpoint_every:
+            self.save(self.snapshot_path(0))
         while self.step_count < until:
             loss = self.train_step(self.next_batch())
             if self.run_dir is not None and self.config.checkpoint_every and \
@@ -151,8 +195,6 @@ class Trainer:
         from tqdm.auto import tqdm
 
         until = self.config.steps if until is None else until
-        if self.run_dir is not None and self.step_count == 0 and self.config.checkpoint_every:
-            self.save(self.snapshot_path(0))
         bar = tqdm(total=until, initial=self.step_count, disable=not progress, desc="train", leave=False)
         try:
             for result in self.steps(until):
@@ -186,20 +228,34 @@ class Trainer:
 
     @classmethod
     def resume(cls, path, run_dir=None, **overrides) -> "Trainer":
-        """A trainer in exactly the state a checkpoint saved (weights, moments, step, RNG)."""
+        """A trainer in exactly the state a checkpoint saved (weights, moments, step, RNG).
+
+        ``run_dir``: where the resumed run writes its checkpoints (None: nowhere).  ``overrides``
+        change fields of the saved TrainConfig (e.g. ``steps`` to train further).
+        """
         meta, params, optim, history = ckpt.read_checkpoint(path)
         model = model_from_checkpoint(meta, params, path)
-        train_config = TrainConfig(**{**meta["train_config"], **overrides})
-        run_dir = ckpt.resolve_path(path).parent if run_dir is None else run_dir
+        try:
+            train_config = TrainConfig(**{**meta["train_config"], **overrides})
+        except (TypeError, ValueError) as error:
+            raise ckpt.CheckpointError(f"{path}: invalid training config in checkpoint: {error}") from error
         trainer = cls(model, train_config, run_dir)
         try:
             trainer.optimizer.load_state_dict(optim)
-        except (ValueError, KeyError) as error:
-            raise ckpt.CheckpointError(f"{path}: optimiser state does not match the model: {error}") from error
-        trainer.rng.bit_generator.state = meta["rng_state"]
+            trainer.rng.bit_generator.state = meta["rng_state"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ckpt.CheckpointError(f"{path}: optimiser or RNG state does not match the model: {error}") from error
         trainer.step_count = int(meta["step"])
         trainer.loss_history = [float(v) for v in history]
+        if not trainer.optimizer.step_count == trainer.step_count == len(trainer.loss_history):
+            raise ckpt.CheckpointError(f"{path}: inconsistent step counts (meta {trainer.step_count}, optimiser "
+                                       f"{trainer.optimizer.step_count}, loss history {len(trainer.loss_history)})")
         return trainer
+
+
+def run_length(run_dir) -> int:
+    """The number of steps a run directory's checkpoint.npz holds."""
+    return int(ckpt.read_checkpoint(run_dir)[0]["step"])
 
 
 def replay_to(run_dir, step: int) -> Trainer:
@@ -208,11 +264,14 @@ def replay_to(run_dir, step: int) -> Trainer:
     Training is deterministic, so the state is exactly the one the original run had at that step.
     """
     run_dir = Path(run_dir)
+    final_step = run_length(run_dir)
+    if not 0 <= step <= final_step:
+        raise ValueError(f"{run_dir} holds steps 0 to {final_step}; cannot replay to step {step}")
     snapshots = sorted((run_dir / "snapshots").glob("step_*.npz"))
     usable = [p for p in snapshots if int(p.stem.split("_")[1]) <= step]
     if not usable:
         raise FileNotFoundError(f"no snapshot at or before step {step} in {run_dir / 'snapshots'}")
-    trainer = Trainer.resume(usable[-1], run_dir=None)
+    trainer = Trainer.resume(usable[-1], run_dir=None, checkpoint_every=0)
     for _ in trainer.steps(until=step):
         pass
     return trainer
@@ -222,7 +281,7 @@ def model_from_checkpoint(meta: dict, params: dict, path) -> Autoencoder:
     try:
         model = build_autoencoder(AutoencoderConfig(**meta["model_config"]), rng=0)
     except (TypeError, ValueError, KeyError) as error:
-        raise ckpt.CheckpointError(f"{path}: invalid model config in checkpoint: {error}") from error
+        raise ckpt.CheckpointError(f"{path}: invalid model config in checkpoint: {error!r}") from error
     try:
         model.load_state_dict(params)
     except (ValueError, TypeError) as error:
@@ -236,19 +295,11 @@ def load_checkpoint(path) -> Autoencoder:
     return model_from_checkpoint(meta, params, path)
 
 
-def check_architecture(model: Autoencoder, path) -> None:
-    """Refuse a checkpoint written for another architecture than ``model``'s."""
-    meta, params, _, _ = ckpt.read_checkpoint(path)
-    if meta["model_config"] != model.config.to_dict():
-        raise ckpt.CheckpointError(f"{path} was written for architecture {json.dumps(meta['model_config'])}, "
-                                   f"not {json.dumps(model.config.to_dict())}")
-
-
 def default_config(preset: str, **overrides) -> TrainConfig:
-    """The preset's training hyper-parameters, with overrides."""
-    settings = dict(PRESET_TRAINING[preset])
-    settings.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(**settings)
+    """The preset's training hyper-parameters, with overrides (a None override sets None)."""
+    if preset not in PRESET_TRAINING:
+        raise ValueError(f"unknown preset {preset!r}; expected one of {tuple(PRESET_TRAINING)}")
+    return TrainConfig(**{**PRESET_TRAINING[preset], **overrides})
 
 
 def train_disk_autoencoder(preset="talk", latent_dim=1, bias=True, steps=None, seed=0, run_dir=None,
@@ -256,6 +307,8 @@ def train_disk_autoencoder(preset="talk", latent_dim=1, bias=True, steps=None, s
     """Build and train a preset's disk autoencoder; returns the trainer (its .model is trained)."""
     model = disk_autoencoder(preset, latent_dim=latent_dim, bias=bias, channels=channels, upsampling=upsampling,
                              rng=np.random.default_rng([seed, 0]))
-    trainer = Trainer(model, default_config(preset, steps=steps, seed=seed, **train_overrides), run_dir)
+    if steps is not None:
+        train_overrides["steps"] = steps
+    trainer = Trainer(model, default_config(preset, seed=seed, **train_overrides), run_dir)
     trainer.run(progress=progress)
     return trainer

@@ -47,7 +47,7 @@ def test_gradcheck_command(capsys):
 
 def test_bad_arguments_are_reported(tmp_path, capsys):
     assert main(["inspect", str(tmp_path), "--step", "3"]) == 2
-    assert "no snapshot" in capsys.readouterr().err
+    assert "no checkpoint" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--preset", "huge"])
 
@@ -63,3 +63,16 @@ def test_airy_command(tmp_path, capsys):
     assert abs(numbers["kR3_energy_solver"] - 7.8373) < 1e-3
     assert (tmp_path / "airy.png").stat().st_size > 0
     assert "k R^3" in capsys.readouterr().out
+
+
+def test_inspect_reads_only_and_refuses_steps_past_the_run(run_dir, capsys):
+    before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    assert main(["inspect", str(run_dir), "--step", "25"]) == 0
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
+    assert main(["inspect", str(run_dir), "--step", "31"]) == 2
+    assert "steps 0 to 30" in capsys.readouterr().err
+
+
+def test_train_refuses_to_overwrite_a_run(run_dir, capsys):
+    assert main(["train", "--steps", "2", "--out", str(run_dir), "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err

@@ -61,3 +61,12 @@ def test_test_set_grid():
 def test_bad_arguments(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         disks(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(blur_sigma=-0.5), "blur_sigma"), (dict(supersample=0.5), "supersample"),
+    (dict(radii=[-1.0, 2.0]), "non-negative"),
+])
+def test_bad_rendering_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        disks(3, 16, **kwargs)

@@ -263,3 +263,14 @@ def test_initialisers_take_a_generator():
     assert np.abs(a).max() <= bound
     with pytest.raises(TypeError, match="Generator"):
         Conv2d(1, 1, rng="seed")
+
+
+def test_grad_out_dtype_must_match_the_forward_pass():
+    layer = Conv2d(1, 1, 3, rng=0)
+    layer.forward(np.zeros((1, 1, 4, 4), np.float32))
+    with pytest.raises(TypeError, match="grad_out dtype float64"):
+        layer.backward(np.zeros((1, 1, 4, 4), np.float64))
+    sigmoid = Sigmoid()
+    sigmoid.forward(np.zeros((1, 1, 2, 2), np.float32))
+    with pytest.raises(TypeError, match="differs from the forward"):
+        sigmoid.backward(np.zeros((1, 1, 2, 2)))

@@ -30,3 +30,8 @@ def test_loss_errors():
         mse_loss(np.zeros(3), np.zeros(3), reduction="max")
     with pytest.raises(TypeError, match="float"):
         bce_loss(np.zeros(3, int), np.zeros(3))
+
+
+def test_bce_saturated_wrong_output_still_has_a_gradient():
+    _, grad = bce_loss(np.array([1.0, 0.0], np.float32), np.array([0.0, 1.0], np.float32))
+    assert grad.dtype == np.float32 and grad[0] > 0 and grad[1] < 0 and np.all(np.isfinite(grad))

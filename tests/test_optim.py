@@ -119,3 +119,20 @@ def test_adam_matches_torch_when_installed():
         tp.grad = torch.tensor(g)
         topt.step()
     np.testing.assert_allclose(model.params["p"], tp.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_backends_agree_bit_for_bit_over_many_steps(dtype):
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal(64).astype(dtype) for _ in range(50)]
+    finals = []
+    for backend in ("numba", "numpy"):
+        model = Quadratic(np.ones(64, dtype))
+        opt = Adam(model, lr=1e-2, betas=(0.9, 0.999))
+        with npae.kernels.use_backend(backend):
+            for g in grads:
+                model.grads["p"][...] = g
+                opt.step()
+        finals.append((model.params["p"].copy(), opt.state["p"]["v"].copy()))
+    np.testing.assert_array_equal(finals[0][0], finals[1][0])
+    np.testing.assert_array_equal(finals[0][1], finals[1][1])

@@ -126,3 +126,56 @@ def test_weight_decay_on_encoder_only():
     assert trainer.optimizer.decay("encoder.0.weight") and not trainer.optimizer.decay("decoder.0.weight")
     with pytest.raises(ValueError, match="decay_on"):
         tiny_config(decay_on="decoder")
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+def test_non_finite_gradient_stops_before_the_update():
+    trainer = Trainer(tiny_model(), tiny_config(steps=5))
+    trainer.run(progress=False)
+    good = {k: v.copy() for k, v in trainer.model.params.items()}
+    batch = trainer.next_batch()
+    batch[0, 0, 0, 0] = np.float32(3e38)
+    with pytest.raises(TrainingDiverged, match="at step 6"):
+        trainer.train_step(batch)
+    for name, value in good.items():
+        np.testing.assert_array_equal(trainer.model.params[name], value)
+    assert trainer.step_count == 5
+
+
+def test_checkpoints_with_non_finite_weights_are_not_written(tmp_path):
+    trainer = Trainer(tiny_model(), tiny_config(steps=1), tmp_path)
+    trainer.model.params["decoder.0.weight"][...] = np.nan
+    with pytest.raises(CheckpointError, match="NaN"):
+        trainer.save()
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_inspect_step_is_a_training_step():
+    plain, inspected = Trainer(tiny_model(), tiny_config(steps=8)), Trainer(tiny_model(), tiny_config(steps=8))
+    plain.run(progress=False)
+    for _ in inspected.steps(until=3):
+        pass
+    record = inspected.inspect_step()
+    inspected.run(progress=False)
+    assert record.step == 4 and inspected.step_count == 8
+    assert inspected.loss_history == plain.loss_history
+    for name, value in plain.model.params.items():
+        np.testing.assert_array_equal(inspected.model.params[name], value)
+
+
+def test_config_converts_and_checks_types():
+    config = TrainConfig(steps=np.int64(10), lr="0.01")
+    assert type(config.steps) is int and config.lr == 0.01
+    for bad in (dict(checkpoint_every=-1), dict(supersample=0), dict(blur_sigma=-1.0), dict(lr_schedule="step")):
+        with pytest.raises(ValueError):
+            TrainConfig(**bad)
+
+
+def test_optimizer_state_must_be_complete(tmp_path):
+    trainer = Trainer(tiny_model(), tiny_config(steps=3))
+    trainer.run(progress=False)
+    state = trainer.optimizer.state_dict()
+    del state["decoder.0.weight/v"]
+    with pytest.raises(ValueError, match="expected \\['m', 'v'\\]"):
+        trainer.optimizer.load_state_dict(state)

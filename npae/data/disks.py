@@ -134,8 +134,14 @@ def disks(n, image_size=64, radius_range=None, distribution="radius", blur_sigma
             raise ValueError(f"radius_range must satisfy 0 <= r_min < r_max, got {radius_range}")
         radii = draw_radii(int(n), r_min, r_max, distribution, rng)
     radii = np.asarray(radii, dtype=np.float64)
+    if radii.ndim != 1 or not np.all(np.isfinite(radii)) or np.any(radii < 0):
+        raise ValueError("radii must be a 1-D array of finite, non-negative numbers")
     if image_size < 2:
         raise ValueError(f"image_size must be at least 2, got {image_size}")
+    if blur_sigma is not None and not blur_sigma >= 0:
+        raise ValueError(f"blur_sigma must be >= 0, got {blur_sigma}")
+    if supersample is not None and (int(supersample) != supersample or supersample < 1):
+        raise ValueError(f"supersample must be a positive int (renderings per image), got {supersample}")
     if supersample:
         images = render_supersampled(radii, image_size, int(supersample), rng).astype(dtype)
     else:

@@ -101,7 +101,7 @@ def run_size(out, settings: SizeSettings, progress: bool = True) -> dict:
     metrics, figures = {"settings": asdict(settings)}, {}
 
     biased = train_model(settings, bias=True, progress=progress)
-    result = evaluate_disks(biased.model)
+    result = evaluate_disks(biased.model, **biased.config.data_settings())
     codes = result["z"][:, 0].astype(np.float64)
     average = result["area"] / biased.model.config.image_size ** 2
     line, decoded = interpolate_codes(biased.model, codes)
@@ -125,7 +125,7 @@ def run_size(out, settings: SizeSettings, progress: bool = True) -> dict:
         result["area"], codes, average, out / "integrator.png")
 
     free = train_model(settings, bias=False, progress=progress)
-    free_result = evaluate_disks(free.model)
+    free_result = evaluate_disks(free.model, **free.config.data_settings())
     decoder64 = copy.deepcopy(free.model.decoder).astype(np.float64)
     free_codes = free_result["z"][:, 0].astype(np.float64)
     analysis = analyse_decoder(free.model)

@@ -17,11 +17,10 @@ from .backend import numba_active
 
 
 @njit(parallel=True, cache=True)
-def _adam_numba(p, g, m, v, b1, b2, step_size, sqrt_bc2, eps):
-    one = p.dtype.type(1)
+def _adam_numba(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, step_size, sqrt_bc2, eps):
     for k in prange(p.size):
-        m[k] = b1 * m[k] + (one - b1) * g[k]
-        v[k] = b2 * v[k] + (one - b2) * g[k] * g[k]
+        m[k] = b1 * m[k] + one_minus_b1 * g[k]
+        v[k] = b2 * v[k] + one_minus_b2 * g[k] * g[k]
         p[k] -= step_size * (m[k] / (math.sqrt(v[k]) / sqrt_bc2 + eps))
 
 
@@ -36,11 +35,13 @@ def adam_update_reference(p, g, m, v, lr, b1, b2, eps, t):
 
 def adam_update(p, g, m, v, lr, b1, b2, eps, t):
     """Apply one Adam step to p in place, updating the moments m and v in place."""
+    if not all(a.flags.c_contiguous for a in (p, g, m, v)):
+        raise ValueError("adam_update: p, g, m and v must be C-contiguous (updated in place)")
     if not numba_active():
         adam_update_reference(p, g, m, v, lr, b1, b2, eps, t)
         return
     cast = p.dtype.type
     _adam_numba(
         p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
-        cast(b1), cast(b2), cast(lr / (1 - b1**t)), cast(math.sqrt(1 - b2**t)), cast(eps),
+        cast(b1), cast(1 - b1), cast(b2), cast(1 - b2), cast(lr / (1 - b1**t)), cast(math.sqrt(1 - b2**t)), cast(eps),
     )

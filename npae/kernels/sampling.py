@@ -91,6 +91,8 @@ def subsample(x, fh, fw):
 
 def zero_insert(y, fh, fw, h, w):
     """Adjoint of :func:`subsample`: put y at every f-th pixel of a zero (N, C, h, w) array."""
+    if -(-h // fh) != y.shape[2] or -(-w // fw) != y.shape[3]:
+        raise ValueError(f"zero_insert: {y.shape[2]}x{y.shape[3]} is not the subsampling of {h}x{w} by {fh}x{fw}")
     if not numba_active():
         return zero_insert_reference(y, fh, fw, h, w)
     out = np.empty(y.shape[:2] + (h, w), dtype=y.dtype)
@@ -110,6 +112,8 @@ def nearest(x, fh, fw):
 
 def block_sum(g, fh, fw):
     """Adjoint of :func:`nearest`: sum each fh x fw block, (N, C, H, W) -> (N, C, H/fh, W/fw)."""
+    if g.shape[2] % fh or g.shape[3] % fw:
+        raise ValueError(f"block_sum: {g.shape[2]}x{g.shape[3]} is not divisible into {fh}x{fw} blocks")
     if not numba_active():
         return block_sum_reference(g, fh, fw)
     n_img, n_ch, h, w = g.shape

@@ -76,7 +76,26 @@ def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int) -> np.ndarra
     return np.ascontiguousarray(y2d.reshape(-1, n_img, h, w).transpose(1, 0, 2, 3))
 
 
-class Conv2d(Layer):
+class _Convolution(Layer):
+    """What both convolutions share: channel counts, kernel, stride and a He-initialised weight."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, weight_layout: str, rng, dtype):
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        if self.in_channels < 1 or self.out_channels < 1:
+            raise ValueError(f"channel counts must be positive, got {in_channels}, {out_channels}")
+        self.kernel_size = as_pair(kernel_size, "kernel_size")
+        self.stride = as_pair(stride, "stride")
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        first, second = ((self.out_channels, self.in_channels) if weight_layout == "out_in"
+                         else (self.in_channels, self.out_channels))
+        shape = (first, second) + self.kernel_size
+        self.params["weight"] = he_uniform(as_generator(rng), shape, fan_in, check_dtype(dtype))
+        self.grads["weight"] = np.zeros_like(self.params["weight"])
+        self._cache = None
+
+
+class Conv2d(_Convolution):
     """Cross-correlation, as ``torch.nn.functional.conv2d`` (no bias: that is :class:`Bias`).
 
     y[n, o, i, j] = sum_{c, a, b} w[o, c, a, b] * xpad[n, c, s_h i + a, s_w j + b]
@@ -88,19 +107,9 @@ class Conv2d(Layer):
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding="same",
                  *, rng=None, dtype=np.float32):
-        super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        if self.in_channels < 1 or self.out_channels < 1:
-            raise ValueError(f"channel counts must be positive, got {in_channels}, {out_channels}")
-        self.kernel_size = as_pair(kernel_size, "kernel_size")
-        self.stride = as_pair(stride, "stride")
+        super().__init__(in_channels, out_channels, kernel_size, stride, "out_in", rng, dtype)
         self.padding = padding
         self.pads = resolve_padding(padding, self.kernel_size)
-        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.params["weight"] = he_uniform(as_generator(rng), shape, fan_in, check_dtype(dtype))
-        self.grads["weight"] = np.zeros_like(self.params["weight"])
-        self._cache = None
 
     def geometry(self, h: int, w: int) -> Geometry:
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
@@ -142,7 +151,7 @@ class Conv2d(Layer):
                 f"stride={self.stride}, padding={self.padding!r}")
 
 
-class ConvTranspose2d(Layer):
+class ConvTranspose2d(_Convolution):
     """Transposed convolution, as ``torch.nn.functional.conv_transpose2d`` (no bias).
 
     The adjoint of :class:`Conv2d` with the same weight: y = Conv2d'(x), the
@@ -154,12 +163,7 @@ class ConvTranspose2d(Layer):
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=0,
                  output_padding=0, *, rng=None, dtype=np.float32):
-        super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        if self.in_channels < 1 or self.out_channels < 1:
-            raise ValueError(f"channel counts must be positive, got {in_channels}, {out_channels}")
-        self.kernel_size = as_pair(kernel_size, "kernel_size")
-        self.stride = as_pair(stride, "stride")
+        super().__init__(in_channels, out_channels, kernel_size, stride, "in_out", rng, dtype)
         if padding == "valid":
             padding = 0
         if isinstance(padding, str):
@@ -169,11 +173,6 @@ class ConvTranspose2d(Layer):
         self.output_padding = (output_padding,) * 2 if np.isscalar(output_padding) else tuple(output_padding)
         if any(op < 0 or op >= s for op, s in zip(self.output_padding, self.stride)):
             raise ValueError(f"output_padding must be in [0, stride), got {output_padding!r}")
-        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        shape = (self.in_channels, self.out_channels) + self.kernel_size
-        self.params["weight"] = he_uniform(as_generator(rng), shape, fan_in, check_dtype(dtype))
-        self.grads["weight"] = np.zeros_like(self.params["weight"])
-        self._cache = None
 
     def geometry(self, h: int, w: int) -> tuple[Geometry, int, int]:
         """The geometry of the forward convolution this layer is the adjoint of, and (Ho, Wo)."""

@@ -43,6 +43,7 @@ def check_input(layer: "Layer", x, channels: int | None = None, dtype=None) -> n
         )
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{name}: expected {channels} input channels, got shape {x.shape}")
+    layer.forward_dtype = x.dtype
     return np.ascontiguousarray(x)
 
 
@@ -54,6 +55,9 @@ def check_grad(layer: "Layer", grad_out, expected_shape: tuple[int, ...]) -> np.
     if not isinstance(grad_out, np.ndarray) or grad_out.shape != tuple(expected_shape):
         shape = getattr(grad_out, "shape", None)
         raise ValueError(f"{name}: grad_out must have the output's shape {expected_shape}, got {shape}")
+    forward_dtype = getattr(layer, "forward_dtype", None)
+    if forward_dtype is not None and grad_out.dtype != forward_dtype:
+        raise TypeError(f"{name}: grad_out dtype {grad_out.dtype} differs from the forward pass's {forward_dtype}")
     return np.ascontiguousarray(grad_out)
 
 
