@@ -133,7 +133,7 @@ def _airy(args) -> int:
 
 
 def _reproduce(args) -> int:
-    from .experiments.size import SizeSettings, run_size
+    from .experiments.size import SizeSettings, estimate_seconds, run_size
     from .report import flatten, write_report
 
     if args.section != "size":
@@ -144,7 +144,7 @@ def _reproduce(args) -> int:
         settings.steps = args.steps
     if mode == "full":
         print(f"npae reproduce size --full: 2 trainings of {settings.steps} steps of batch {settings.batch_size}; "
-              f"estimated {estimate_minutes(settings):.0f} minutes on 2 cores")
+              f"estimated {estimate_seconds(settings) / 60:.0f} minutes from 3 timed steps on this machine")
     print(f"npae reproduce size ({mode}, {settings.preset} preset, seed {settings.seed}) -> {args.out}")
     result = run_size(args.out, settings, progress=not args.quiet)
     command = "npae " + " ".join(args.argv)
@@ -155,12 +155,6 @@ def _reproduce(args) -> int:
             print(f"{name:<52} {value:.6g}" if isinstance(value, float) else f"{name:<52} {value}")
     print(f"\nwrote {report}, metrics.json and the figures in {args.out} ({result['seconds']:.0f} s)")
     return 0
-
-
-def estimate_minutes(settings) -> float:
-    """Two trainings at the step time measured on 2 cores for this batch (talk: ~0.6 ms per image)."""
-    per_image_ms = 0.6 if settings.preset == "talk" else 0.25
-    return 2 * settings.steps * settings.batch_size * per_image_ms / 60000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,13 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=["talk", "official"], default="talk", help="network and data preset")
     train.add_argument("--latent-dim", type=int, default=1, help="size of the latent code")
     train.add_argument("--steps", type=int, default=None,
-                       help="training steps (default: the preset's, 3500 talk / 10000 official)")
+                       help="training steps (default: the preset's, 6000 talk / 10000 official)")
     train.add_argument("--out", default=None, help="run directory (default runs/<preset>-latent<d>[-nobias])")
     train.add_argument("--no-bias", action="store_true", help="remove every bias (the talk's ablation)")
     train.add_argument("--seed", type=int, default=0, help="seed of weights, data and batches")
     train.add_argument("--channels", type=int, default=None, help="hidden channels (default: the preset's)")
     train.add_argument("--batch-size", type=int, default=None,
-                       help="batch size (default: the preset's, 32 talk / 64 official)")
+                       help="batch size (default: the preset's, 16 talk / 64 official)")
     train.add_argument("--lr", type=float, default=None,
                        help="Adam learning rate (default: the preset's, 1e-2 with cosine decay for talk, "
                             "1e-2 constant for official)")

@@ -39,3 +39,13 @@ def test_same_seed_same_numbers(tmp_path):
     second = json.loads((tmp_path / "b" / "metrics.json").read_text())
     first.pop("seconds"), second.pop("seconds")
     assert first == second
+
+
+def test_full_mode_settings_and_time_estimate():
+    from npae.experiments.size import SizeSettings, estimate_seconds
+
+    full = SizeSettings.mode("full")
+    assert (full.steps, full.batch_size, full.lr) == (20000, 300, 1e-3)
+    assert SizeSettings.mode("full", "official").supersample == 800
+    small = SizeSettings(steps=10, batch_size=4)
+    assert 0 < estimate_seconds(small, timed_steps=1) < 60

@@ -32,8 +32,8 @@ class SizeSettings:
     """Training settings of one mode of the size reproduction."""
 
     preset: str = "talk"
-    steps: int = 2500
-    batch_size: int = 32
+    steps: int = 4000
+    batch_size: int = 16
     lr: float = 1e-2
     lr_schedule: str = "cosine"
     train_size: int = 1000
@@ -66,6 +66,20 @@ def train_model(settings: SizeSettings, bias: bool, progress: bool = True):
     trainer = Trainer(model, config)
     trainer.run(progress=progress)
     return trainer
+
+
+def estimate_seconds(settings: SizeSettings, timed_steps: int = 3) -> float:
+    """Time of the two trainings, from ``timed_steps`` measured steps (after one warm-up) of the real model."""
+    model = disk_autoencoder(settings.preset, latent_dim=1, channels=settings.channels, rng=0)
+    config = default_config(settings.preset, steps=timed_steps + 1, batch_size=settings.batch_size, lr=settings.lr,
+                            train_size=0, supersample=None, checkpoint_every=0)
+    trainer = Trainer(model, config)
+    batch = trainer.next_batch()
+    trainer.train_step(batch)
+    start = time.perf_counter()
+    for _ in range(timed_steps):
+        trainer.train_step(batch)
+    return 2 * settings.steps * (time.perf_counter() - start) / timed_steps
 
 
 def interpolate_codes(model, codes: np.ndarray, count: int = 10) -> tuple[np.ndarray, np.ndarray]:
