@@ -20,6 +20,7 @@ import numpy as np
 
 import npae
 from npae.models import disk_autoencoder
+from npae.report import cpu_name
 
 try:
     import torch
@@ -39,13 +40,7 @@ def median_ms(fn, repeats: int, warmup: int = 5) -> float:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        cpu = platform.processor() or cpu
-    return {"cpu": cpu, "numba_threads": numba.get_num_threads(), "python": platform.python_version(),
+    return {"cpu": cpu_name(), "numba_threads": numba.get_num_threads(), "python": platform.python_version(),
             "numpy": np.__version__, "numba": numba.__version__, "npae": npae.__version__,
             "torch": torch.__version__ if torch else None}
 

@@ -72,14 +72,13 @@ def _inspect(args) -> int:
 
 
 def _gradcheck(args) -> int:
+    from .data import disks
     from .gradcheck import gradcheck
     from .models import disk_autoencoder
 
     model = disk_autoencoder(args.preset, latent_dim=args.latent_dim, dtype=np.float64,
                              channels=args.channels, rng=np.random.default_rng(args.seed))
     size = model.config.image_size
-    from .data import disks
-
     rng = np.random.default_rng(args.seed)
     x, _ = disks(args.batch, size, rng=rng, dtype=np.float64)
     x += 0.01 * rng.standard_normal(x.shape)

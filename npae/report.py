@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import platform
 from pathlib import Path
 
@@ -39,16 +40,18 @@ DESCRIPTIONS = {
 }
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo, else what platform reports."""
     try:
         with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
-        pass
-    import os
+        return platform.processor() or "unknown CPU"
 
-    return f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()}, numpy {np.__version__}"
+
+def machine() -> str:
+    return (f"{cpu_name()}, {os.cpu_count()} logical cores, Python {platform.python_version()}, "
+            f"numpy {np.__version__}")
 
 
 def _plain(value):
