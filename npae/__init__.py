@@ -6,19 +6,21 @@ Gousseau and Ladjal.
 """
 from . import data, kernels
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
-from .losses import bce_loss, mse_loss
-from .nn import (Bias, Conv2d, ConvTranspose2d, Layer, LeakyReLU, Sequential, Sigmoid, Subsample,
-                 Upsample)
+from .losses import bce_loss, covariance_penalty, mse_loss
+from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer, LeakyReLU, Sequential, Sigmoid,
+                 Subsample, Upsample)
 from .inspect import Inspector
-from .models import Autoencoder, disk_autoencoder
+from .models import Autoencoder, conv_autoencoder, disk_autoencoder, ramp_encoder
 from .optim import SGD, Adam
+from .pca_ae import PCAAutoencoder, PCATrainConfig, train_pca_autoencoder
 from .train import Trainer, TrainConfig, TrainingDiverged, load_checkpoint
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Layer", "Conv2d", "ConvTranspose2d", "Bias", "Subsample", "Upsample", "LeakyReLU", "Sigmoid",
-    "Sequential", "mse_loss", "bce_loss", "Adam", "SGD", "gradcheck", "GradcheckReport",
-    "GradcheckError", "kernels", "data", "Autoencoder", "disk_autoencoder", "Trainer", "TrainConfig",
+    "Layer", "Conv2d", "ConvTranspose2d", "Bias", "BatchNorm", "CoordChannels", "Subsample", "Upsample", "LeakyReLU", "Sigmoid",
+    "Sequential", "mse_loss", "bce_loss", "covariance_penalty", "Adam", "SGD", "gradcheck", "GradcheckReport",
+    "GradcheckError", "kernels", "data", "Autoencoder", "disk_autoencoder", "conv_autoencoder", "ramp_encoder", "Trainer", "TrainConfig",
     "TrainingDiverged", "load_checkpoint", "Inspector",
+    "PCAAutoencoder", "PCATrainConfig", "train_pca_autoencoder",
 ]

@@ -131,28 +131,76 @@ def _airy(args) -> int:
     return 0
 
 
-def _reproduce(args) -> int:
+def _size(args, out: Path, mode: str) -> dict:
     from .experiments.size import SizeSettings, estimate_seconds, run_size
-    from .report import flatten, write_report
 
-    if args.section != "size":
-        raise ValueError(f"section {args.section!r} is not available yet; available: size")
-    mode = "full" if args.full else "quick"
     settings = SizeSettings.mode(mode, args.preset, args.seed)
     if args.steps is not None:
         settings.steps = args.steps
     if mode == "full":
-        print(f"npae reproduce size --full: 2 trainings of {settings.steps} steps of batch {settings.batch_size}; "
+        print(f"size --full: 2 trainings of {settings.steps} steps of batch {settings.batch_size}; "
               f"estimated {estimate_seconds(settings) / 60:.0f} minutes from 3 timed steps on this machine")
-    print(f"npae reproduce size ({mode}, {settings.preset} preset, seed {settings.seed}) -> {args.out}")
-    result = run_size(args.out, settings, progress=not args.quiet)
-    command = "npae " + " ".join(args.argv)
-    report = write_report(args.out, "npae: autoencoding size", command, [("Size", result)])
+    print(f"npae reproduce size ({mode}, {settings.preset} preset, seed {settings.seed}) -> {out}")
+    return run_size(out, settings, progress=not args.quiet)
+
+
+def _position(args, out: Path, mode: str) -> dict:
+    from .experiments.position import PositionSettings, run_position
+
+    settings = PositionSettings.mode(mode, args.seed)
+    if args.steps is not None:
+        settings.steps_1d = settings.steps_2d = args.steps
+    print(f"npae reproduce position ({mode}, seed {settings.seed}): {1 + len(settings.spacings)} trainings on 1-D "
+          f"Diracs of {settings.steps_1d} steps, 2 on 2-D disks of {settings.steps_2d} steps -> {out}")
+    return run_position(out, settings, progress=not args.quiet)
+
+
+def _pca(args, out: Path, mode: str) -> dict:
+    from .experiments.pca import PCASettings, run_pca
+
+    settings = PCASettings.mode(mode, args.seed)
+    if args.steps is not None:
+        settings.steps = args.steps
+    print(f"npae reproduce pca ({mode}, seed {settings.seed}): 3 models on ellipses and one on disks, "
+          f"{settings.components} codes, {settings.steps} steps of batch {settings.batch_size} per stage -> {out}")
+    return run_pca(out, settings, progress=not args.quiet)
+
+
+SECTIONS = {
+    "size": ("Size", "npae: autoencoding size", _size),
+    "position": ("Position", "npae: autoencoding position", _position),
+    "pca": ("PCA-like autoencoder", "npae: the PCA-like autoencoder", _pca),
+}
+
+
+def _print_metrics(metrics: dict) -> None:
+    from .report import flatten
+
     print(f"\n{'metric':<52} value")
-    for name, value in flatten(result["metrics"]):
+    for name, value in flatten(metrics):
         if not name.startswith("settings."):
             print(f"{name:<52} {value:.6g}" if isinstance(value, float) else f"{name:<52} {value}")
-    print(f"\nwrote {report}, metrics.json and the figures in {args.out} ({result['seconds']:.0f} s)")
+
+
+def _reproduce(args) -> int:
+    from .report import write_report
+
+    mode = "full" if args.full else "smoke" if args.smoke else "quick"
+    out = Path(args.out or f"runs/{args.section}")
+    command = "npae " + " ".join(args.argv)
+    names = list(SECTIONS) if args.section == "all" else [args.section]
+    sections = []
+    for name in names:
+        heading, title, run = SECTIONS[name]
+        result = run(args, out / name if args.section == "all" else out, mode)
+        _print_metrics(result["metrics"])
+        if args.section != "all":
+            report = write_report(out, title, command, [(heading, result)])
+            print(f"\nwrote {report}, metrics.json and the figures in {out} ({result['seconds']:.0f} s)")
+            return 0
+        sections.append((heading, result))
+    report = write_report(out, "npae: the talk's reproductions", command, sections)
+    print(f"\nwrote {report} and metrics.json; figures in {', '.join(str(out / n) for n in names)}")
     return 0
 
 
@@ -224,15 +272,20 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser("reproduce", help="regenerate a section of the talk, with a report",
                                     formatter_class=fmt,
                                     description="Train, measure and write report.md, metrics.json and figures.")
-    reproduce.add_argument("section", choices=["size"], nargs="?", default="size", help="which section")
+    reproduce.add_argument("section", choices=[*SECTIONS, "all"], nargs="?", default="size",
+                           help="which section; 'all' runs every section into one report with a table of contents")
     mode = reproduce.add_mutually_exclusive_group()
     mode.add_argument("--full", action="store_true",
                       help="the papers' settings (long); default: quick settings, minutes on 2 cores")
     mode.add_argument("--quick", action="store_true", help="quick settings (the default)")
-    reproduce.add_argument("--preset", choices=["talk", "official"], default="talk", help="network and data preset")
-    reproduce.add_argument("--steps", type=int, default=None, help="override the training steps of the mode")
+    mode.add_argument("--smoke", action="store_true",
+                      help="tiny data, networks and step counts: checks the pipeline in seconds (numbers meaningless)")
+    reproduce.add_argument("--preset", choices=["talk", "official"], default="talk",
+                           help="network and data preset of the size section")
+    reproduce.add_argument("--steps", type=int, default=None,
+                           help="override the training steps of every network of the mode")
     reproduce.add_argument("--seed", type=int, default=0, help="seed of weights, data and batches")
-    reproduce.add_argument("--out", default="runs/size", help="output directory")
+    reproduce.add_argument("--out", default=None, help="output directory (default: runs/<section>)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     reproduce.set_defaults(run=_reproduce)
     return parser

@@ -42,3 +42,26 @@ def bce_loss(prediction, target, reduction="mean", eps=1e-7):
     value = -float(np.sum(t64 * np.log(p64) + (1 - t64) * np.log1p(-p64))) * scale
     grad = (p64 - t64) / (p64 * (1 - p64)) * scale
     return value, grad.astype(prediction.dtype)
+
+
+def covariance_penalty(codes):
+    """PCA-AE's decorrelation term for the newest code z_k (the last column of ``codes`` (N, k)).
+
+    L = (1/(k-1)) sum_{i<k} c_i^2 with c_i = mean_n z_i[n] z_k[n] (the codes are batch-normalised,
+    so c_i is their covariance); 0 for k = 1.  dL/dz_k[n] = (2/(k-1)) sum_i c_i z_i[n] / N and
+    dL/dz_i[n] = (2/(k-1)) c_i z_k[n] / N.  Returns (L, dL/dcodes) in the codes' dtype.
+    """
+    if not isinstance(codes, np.ndarray) or codes.ndim != 2 or codes.dtype.kind != "f":
+        raise ValueError(f"covariance_penalty: codes must be a float array (N, k), got "
+                         f"{getattr(codes, 'shape', type(codes).__name__)}")
+    n, k = codes.shape
+    if k < 2:
+        return 0.0, np.zeros_like(codes)
+    z = codes.astype(np.float64)
+    earlier, newest = z[:, :-1], z[:, -1]
+    covariances = earlier.T @ newest / n
+    value = float(np.sum(covariances**2)) / (k - 1)
+    grad = np.empty_like(z)
+    grad[:, :-1] = 2.0 / (k - 1) * covariances[None, :] * newest[:, None] / n
+    grad[:, -1] = 2.0 / (k - 1) * earlier @ covariances / n
+    return value, grad.astype(codes.dtype)

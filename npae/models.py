@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .nn import Bias, Conv2d, ConvTranspose2d, LeakyReLU, Sequential, Subsample, Upsample
+from .nn import Bias, Conv2d, ConvTranspose2d, CoordChannels, LeakyReLU, Sequential, Sigmoid, Subsample, Upsample
 from .nn.init import as_generator
 from .nn.layer import check_dtype
 from .nn.sequential import load_into
@@ -252,3 +252,113 @@ def disk_autoencoder(preset="talk", latent_dim=1, channels=None, alpha=None, bia
             settings[key] = value
     settings.update(latent_dim=int(latent_dim), bias=bool(bias), dtype=check_dtype(dtype).name, literal=bool(literal))
     return build_autoencoder(AutoencoderConfig(**settings), rng)
+
+
+def conv_encoder(input_shape, channels, latent_dim=1, bias=True, alpha=0.2, coord_channels=False,
+                 code_activation=True, dtype=np.float32, rng=None) -> Sequential:
+    """Talk blocks [Conv2d 3x3 stride 2 "same" -> Bias -> LeakyReLU] from (C, H, W) down to (latent_dim, 1, 1).
+
+    An axis of length 1 (1-D signals, shape (C, 1, n)) gets kernel 1 and stride 1 along it.
+    ``coord_channels``: a :class:`CoordChannels` before every convolution (CoordConv).
+    ``code_activation=False`` leaves the LeakyReLU out of the last block (a linear read-out of the code).
+    """
+    widths, kernel, stride = _conv_plan(input_shape, channels, latent_dim)
+    rng, dtype = as_generator(rng), check_dtype(dtype)
+    extra = 2 if coord_channels else 0
+    layers = []
+    for c_in, c_out in zip(widths[:-1], widths[1:]):
+        layers += [CoordChannels()] if coord_channels else []
+        layers += [Conv2d(c_in + extra, c_out, kernel, stride=stride, padding="same", rng=rng, dtype=dtype)]
+        layers += [Bias(c_out, dtype=dtype)] if bias else []
+        layers += [LeakyReLU(alpha)]
+    if not code_activation:
+        layers.pop()
+    return Sequential(*layers)
+
+
+def conv_decoder(output_shape, channels, latent_dim=1, bias=True, alpha=0.2, coord_channels=False, output="leaky",
+                 dtype=np.float32, rng=None) -> Sequential:
+    """The mirror of :func:`conv_encoder`: [ConvTranspose2d 3x3 stride 2 -> Bias -> LeakyReLU] up to (C, H, W).
+
+    ``output``: the last non-linearity, "leaky" (the talk's) or "sigmoid" (for a BCE loss).
+    """
+    if output not in ("leaky", "sigmoid"):
+        raise ValueError(f"unknown output {output!r}; expected 'leaky' or 'sigmoid'")
+    widths, kernel, stride = _conv_plan(output_shape, channels, latent_dim)
+    rng, dtype = as_generator(rng), check_dtype(dtype)
+    extra = 2 if coord_channels else 0
+    padding = tuple((k - 1) // 2 for k in kernel)
+    layers = []
+    mirrored = widths[::-1]
+    for c_in, c_out in zip(mirrored[:-1], mirrored[1:]):
+        layers += [CoordChannels()] if coord_channels else []
+        layers += [ConvTranspose2d(c_in + extra, c_out, kernel, stride=stride, padding=padding,
+                                   output_padding=tuple(s - 1 for s in stride), rng=rng, dtype=dtype)]
+        layers += [Bias(c_out, dtype=dtype)] if bias else []
+        layers += [LeakyReLU(alpha)]
+    if output == "sigmoid":
+        layers[-1] = Sigmoid()
+    return Sequential(*layers)
+
+
+def _conv_plan(shape, channels, latent_dim):
+    """Widths [C, hidden..., latent], kernel and stride of the blocks that bring (C, H, W) to (latent, 1, 1)."""
+    if len(shape) != 3 or any(int(s) < 1 for s in shape):
+        raise ValueError(f"shape must be (channels, height, width) of positive ints, got {shape!r}")
+    c, h, w = (int(s) for s in shape)
+    sides = [s for s in (h, w) if s > 1]
+    if not sides or len(set(sides)) != 1 or sides[0] & (sides[0] - 1):
+        raise ValueError(f"image {h}x{w}: the sides longer than 1 must be one power of 2, e.g. 64x64 or 1x64")
+    blocks = int(math.log2(sides[0]))
+    hidden = [int(channels)] * (blocks - 1) if np.isscalar(channels) else [int(v) for v in channels]
+    if len(hidden) != blocks - 1 or any(v < 1 for v in hidden) or latent_dim < 1:
+        raise ValueError(f"a {h}x{w} image needs {blocks} blocks, so channels needs {blocks - 1} positive counts "
+                         f"(or one number) and latent_dim >= 1; got {channels!r}, {latent_dim}")
+    kernel = tuple(3 if s > 1 else 1 for s in (h, w))
+    stride = tuple(2 if s > 1 else 1 for s in (h, w))
+    return [c] + hidden + [int(latent_dim)], kernel, stride
+
+
+def conv_autoencoder(input_shape=(1, 64, 64), channels=8, latent_dim=1, bias=True, alpha=0.2, coord_channels=False,
+                     output="leaky", dtype=np.float32, rng=None) -> Autoencoder:
+    """A talk-style autoencoder of any power-of-2 image (or 1 x n signal): :func:`conv_encoder` + :func:`conv_decoder`.
+
+    Used by the position and PCA experiments; ``config`` is None (not a disk preset).
+    """
+    rng = as_generator(rng)
+    options = dict(bias=bias, alpha=alpha, coord_channels=coord_channels, dtype=dtype)
+    encoder = conv_encoder(input_shape, channels, latent_dim, rng=rng, **options)
+    decoder = conv_decoder(input_shape, channels, latent_dim, output=output, rng=rng, **options)
+    return Autoencoder(encoder, decoder)
+
+
+def ramp_encoder(length: int, dtype=np.float64) -> Sequential:
+    """A bias-free cascade of 1x3 convolutions and sub-samplings whose output is sum_t t x[t] (SCIENCE.md 2).
+
+    Input (N, 1, 1, length), output (N, 1, 1, 1).  Level l works on blocks of B = 2^l samples and
+    carries two channels, the block's mass s = sum x and moment m = sum (t - t_block) x.  Merging the
+    block at 2j with the one at 2j + 1 (a "same" conv read at even positions, then Subsample(2)) gives
+    s' = s[2j] + s[2j+1] and m' = m[2j] + m[2j+1] + B s[2j+1].  After ceil(log2 length) levels one
+    block is left and m = sum_t t x[t]: the position of a Dirac.  Linear, so exact for any x.
+    """
+    if not isinstance(length, (int, np.integer)) or length < 2:
+        raise ValueError(f"length must be an int >= 2, got {length!r}")
+    dtype = check_dtype(dtype)
+    levels = math.ceil(math.log2(length))
+    layers = []
+    for level in range(levels):
+        block = 2**level
+        first, last = level == 0, level == levels - 1
+        weight = np.zeros((1 if last else 2, 1 if first else 2, 1, 3))
+        mass, moment = 0, (0 if last else 1)
+        if not last:
+            weight[mass, mass, 0] = [0, 1, 1]
+        if first:
+            weight[moment, 0, 0] = [0, 0, 1]
+        else:
+            weight[moment, 1, 0] = [0, 1, 1]
+            weight[moment, 0, 0] = [0, 0, block]
+        conv = Conv2d(weight.shape[1], weight.shape[0], (1, 3), padding="same", dtype=dtype, rng=0)
+        conv.params["weight"][...] = weight
+        layers += [conv, Subsample((1, 2))]
+    return Sequential(*layers)

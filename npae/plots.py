@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy import stats  # noqa: E402
 
 
 def _save(fig, path) -> Path:
@@ -130,4 +131,108 @@ def scaled_profiles(radius, outputs, path, count=6) -> Path:
     axes[0].legend(fontsize=7)
     for ax in axes:
         ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def position_code(positions, codes, profile, path) -> Path:
+    """Left: z against the Dirac's position.  Right: z(e_t) and dz/dx at the centre, each against the ramp t."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    axes[0].plot(positions, codes, ".", ms=3)
+    axes[0].set_xlabel("position p")
+    axes[0].set_ylabel("code z")
+    axes[0].set_title(f"|Spearman(z, p)| = {abs(stats.spearmanr(codes, positions)[0]):.4f}")
+    ramp = np.arange(len(profile["codes"]), dtype=np.float64)
+    for label, values in (("z(e_t)", profile["codes"]), ("dz/dx at the centre Dirac", profile["gradient"])):
+        scaled = (values - values.mean()) / (values.std() or 1.0)
+        axes[1].plot(ramp, scaled, label=f"{label} (corr {abs(np.corrcoef(values, ramp)[0, 1]):.3f})")
+    axes[1].plot(ramp, (ramp - ramp.mean()) / ramp.std(), "k--", lw=1, label="ramp t")
+    axes[1].set_xlabel("t")
+    axes[1].set_title("effective filter (standardised)")
+    axes[1].legend(fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def signal_reconstructions(signals, outputs, positions, path, count=6) -> Path:
+    """1-D signals and their reconstructions, for ``count`` test positions spread over the range."""
+    picks = np.argsort(positions)[np.linspace(0, len(positions) - 1, count).astype(int)]
+    fig, axes = plt.subplots(1, count, figsize=(2.2 * count, 2.2), sharey=True)
+    for ax, k in zip(axes, picks):
+        ax.plot(signals[k, 0, 0], lw=1.2)
+        ax.plot(outputs[k, 0, 0], lw=1.0)
+        ax.set_title(f"p = {positions[k]:.1f}", fontsize=8)
+        ax.set_xticks([])
+    return _save(fig, path)
+
+
+def sampling_errors(rows: dict, path) -> Path:
+    """Relative reconstruction error against the training spacing k, at seen, unseen and half-integer positions."""
+    spacings = [int(name.split("=")[1]) for name in rows]
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for key, label in (("error_seen", "seen in training"), ("error_unseen_integer", "unseen integer positions"),
+                       ("error_half_integer", "half-integer positions")):
+        points = [(k, row[key]) for k, row in zip(spacings, rows.values()) if row[key] is not None]
+        ax.semilogy(*zip(*points), "o-", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("training positions every k pixels")
+    ax.set_ylabel("||D(E(x)) - x||^2 / ||x||^2")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def position_2d(runs: dict, path) -> Path:
+    """One row per run: each latent axis against x and against y."""
+    fig, axes = plt.subplots(len(runs), 4, figsize=(12, 2.8 * len(runs)), squeeze=False)
+    for row, (name, (codes, attributes)) in enumerate(runs.items()):
+        for col, (i, axis) in enumerate([(0, "x"), (0, "y"), (1, "x"), (1, "y")]):
+            ax = axes[row, col]
+            ax.plot(attributes[axis], codes[:, i], ".", ms=2)
+            r2 = np.corrcoef(attributes[axis], codes[:, i])[0, 1] ** 2
+            ax.set_title(f"{name}: z{i + 1} vs {axis} (R^2 {r2:.3f})", fontsize=8)
+            ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def pearson_tables(tables: dict, published: dict, path) -> Path:
+    """One heat map per model of |Pearson(z_i, statistic)|, npae's value over the published one."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.2), squeeze=False)
+    for ax, (name, table) in zip(axes[0], tables.items()):
+        stats_names = list(table)
+        values = np.array([table[s] for s in stats_names])
+        ax.imshow(values, cmap="Blues", vmin=0, vmax=1)
+        for i, stat in enumerate(stats_names):
+            for j in range(values.shape[1]):
+                ax.text(j, i, f"{values[i, j]:.2f}\n({published[name][stat][j]:.2f})", ha="center", va="center",
+                        fontsize=8, color="white" if values[i, j] > 0.6 else "black")
+        ax.set_xticks(range(values.shape[1]), [f"z{j + 1}" for j in range(values.shape[1])])
+        ax.set_yticks(range(len(stats_names)), stats_names)
+        ax.set_title(name.replace("_", " "), fontsize=9)
+    return _save(fig, path)
+
+
+def ordering(ae_errors, pca_errors, path) -> Path:
+    """Reconstruction error against the number of codes / principal components."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.2))
+    ax.semilogy(np.arange(1, len(ae_errors) + 1), ae_errors, "o-", label="PCA-AE, decoder D_j")
+    ax.semilogy(np.arange(1, len(pca_errors) + 1), pca_errors, "s--", label="linear PCA")
+    ax.set_xlabel("components j")
+    ax.set_ylabel("test MSE per pixel")
+    ax.set_xticks(np.arange(1, len(ae_errors) + 1))
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def traversal_grid(images, path) -> Path:
+    """images (rows, columns, S, S): one latent axis per row."""
+    rows, columns = images.shape[:2]
+    fig, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.25 * rows), squeeze=False)
+    for i in range(rows):
+        for j in range(columns):
+            axes[i, j].imshow(images[i, j], cmap="gray", vmin=0, vmax=1)
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+        axes[i, 0].set_ylabel(f"z{i + 1}")
     return _save(fig, path)

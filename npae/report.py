@@ -37,6 +37,24 @@ DESCRIPTIONS = {
     "R": "outer radius R of the radial problem (pixels)",
     "n": "grid points of the solvers",
     "seconds": "wall-clock time of the whole run (s)",
+    "mse_per_pixel": "mean squared error per pixel on the experiment's 500 test images",
+    "levels": "conv + sub-sampling levels of the hand-crafted encoder, ceil(log2 n)",
+    "max_error_one_hot": "max over every one-hot e_p of |E(e_p) - p| (float64)",
+    "max_error_random_signals": "max |E(x) - sum_t t x[t]| over 64 Gaussian random signals (float64)",
+    "test_relative_error": "mean ||D(E(x)) - x||^2 / ||x||^2 on 500 test Diracs at sub-pixel positions",
+    "spearman_z_position": "|Spearman correlation| between the code z and the Dirac's position",
+    "r2_linear_fit_z_vs_position": "R^2 of the least-squares line z ~ a + b * position",
+    "corr_codes_of_one_hots_vs_ramp": "|Pearson| between z(e_t), the code of each integer Dirac, and the ramp t",
+    "corr_gradient_filter_vs_ramp": "|Pearson| between dz/dx at the centre Dirac (the encoder's linear filter there) "
+                                    "and the ramp t",
+    "seen_positions": "integer positions in the training set (every k-th)",
+    "error_seen": "mean relative error ||D(E(x)) - x||^2 / ||x||^2 at positions seen in training",
+    "error_unseen_integer": "the same at integer positions never seen in training (none for k = 1)",
+    "error_half_integer": "the same at the half-integer positions p + 1/2 (never seen for any k)",
+    "r2_x_from_both_codes": "R^2 of the least-squares fit x ~ a + b z1 + c z2 on 500 test images",
+    "r2_y_from_both_codes": "R^2 of the least-squares fit y ~ a + b z1 + c z2",
+    "r2_z1_vs_x": "R^2 of the line z1 ~ a + b x", "r2_z2_vs_x": "R^2 of the line z2 ~ a + b x",
+    "r2_z1_vs_y": "R^2 of the line z1 ~ a + b y", "r2_z2_vs_y": "R^2 of the line z2 ~ a + b y",
 }
 
 
@@ -81,7 +99,7 @@ def metrics_table(metrics: dict) -> str:
     for name, value in flatten(metrics):
         if name.startswith("settings."):
             continue
-        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        shown = f"{value:.6g}" if isinstance(value, float) else ("n/a" if value is None else str(value))
         lines.append(f"| `{name}` | {shown} | {DESCRIPTIONS.get(name.rsplit('.', 1)[-1], '')} |")
     return "\n".join(lines)
 
@@ -89,7 +107,8 @@ def metrics_table(metrics: dict) -> str:
 def write_report(out, title: str, command: str, sections: list[tuple[str, dict]]) -> Path:
     """Write report.md (figures embedded, metrics explained) and metrics.json into ``out``.
 
-    ``sections``: (heading, {"metrics": dict, "figures": {caption: path}, "seconds": float}).
+    ``sections``: (heading, {"metrics": dict, "figures": {caption: path}, "seconds": float}), and optionally
+    "notes": markdown paragraphs shown between the metrics table and the figures.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -103,8 +122,10 @@ def write_report(out, title: str, command: str, sections: list[tuple[str, dict]]
         lines += [f"## {heading}", "", f"Run time: {result['seconds']:.0f} s. Settings: "
                   f"`{json.dumps(_plain(result['metrics'].get('settings', {})))}`", "", metrics_table(
                       result["metrics"]), ""]
+        for note in result.get("notes", ()):
+            lines += [note, ""]
         for caption, path in result["figures"].items():
-            lines += [f"### {caption}", "", f"![{caption}]({Path(path).name})", ""]
+            lines += [f"### {caption}", "", f"![{caption}]({Path(os.path.relpath(path, out)).as_posix()})", ""]
     (out / "report.md").write_text("\n".join(lines))
     (out / "metrics.json").write_text(json.dumps(all_metrics if len(sections) > 1 else
                                                  all_metrics[sections[0][0]], indent=2))

@@ -106,15 +106,31 @@ class StepResult:
     loss: float
 
 
+def check_training_data(data, dtype) -> np.ndarray:
+    """``data`` as a C-contiguous (N, C, H, W) array of the model's dtype, finite, N >= 1; else a clear error."""
+    if not isinstance(data, np.ndarray) or data.ndim != 4 or len(data) < 1:
+        raise ValueError(f"training data must be a non-empty 4-D array (N, C, H, W), got "
+                         f"{getattr(data, 'shape', type(data).__name__)}")
+    if data.dtype != dtype:
+        raise TypeError(f"training data dtype {data.dtype} differs from the model's {dtype}")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("training data holds NaN or inf")
+    return np.ascontiguousarray(data)
+
+
 def make_optimizer(model: Autoencoder, config: TrainConfig) -> Adam:
     decay = (lambda name: name.startswith("encoder.")) if config.decay_on == "encoder" else None
     return Adam(model, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay, decay=decay)
 
 
 class Trainer:
-    """Trains ``model`` with Adam on centred disks; ``run_dir`` (optional) receives checkpoint.npz."""
+    """Trains ``model`` with Adam on centred disks; ``run_dir`` (optional) receives checkpoint.npz.
 
-    def __init__(self, model: Autoencoder, config: TrainConfig, run_dir=None):
+    ``data``: a fixed training set (N, C, H, W) of the model's dtype to draw the batches from instead of
+    disks (e.g. the Diracs of the position experiments); config.train_size is then ignored.
+    """
+
+    def __init__(self, model: Autoencoder, config: TrainConfig, run_dir=None, data: np.ndarray | None = None):
         self.model, self.config = model, config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.optimizer = make_optimizer(model, config)
@@ -122,7 +138,9 @@ class Trainer:
         self.step_count = 0
         self.loss_history: list[float] = []
         self.train_images = None
-        if config.train_size:
+        if data is not None:
+            self.train_images = check_training_data(data, model.dtype)
+        elif config.train_size:
             self.train_images, _ = self._disks(config.train_size, np.random.default_rng([config.seed, 1]))
 
     def _disks(self, n, rng):

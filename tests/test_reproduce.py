@@ -49,3 +49,17 @@ def test_full_mode_settings_and_time_estimate():
     assert SizeSettings.mode("full", "official").supersample == 800
     small = SizeSettings(steps=10, batch_size=4)
     assert 0 < estimate_seconds(small, timed_steps=1) < 60
+
+
+def test_reproduce_all_writes_one_report_with_a_table_of_contents(tmp_path):
+    out = tmp_path / "all"
+    assert main(["reproduce", "all", "--smoke", "--out", str(out), "--quiet"]) == 0
+    report = (out / "report.md").read_text()
+    assert "## Contents" in report
+    for heading in ("Size", "Position", "PCA-like autoencoder"):
+        assert f"## {heading}" in report
+    images = re.findall(r"^!\[.*\]\((.+)\)$", report, flags=re.MULTILINE)
+    assert {name.split("/")[0] for name in images} == {"size", "position", "pca"}
+    assert all((out / name).exists() for name in images)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"Size", "Position", "PCA-like autoencoder"}

@@ -43,7 +43,8 @@ class SizeSettings:
 
     @classmethod
     def mode(cls, mode: str, preset: str = "talk", seed: int = 0) -> "SizeSettings":
-        """"quick" (default, minutes on a laptop) or "full" (the papers' iterations, batch and data)."""
+        """"quick" (default, minutes on a laptop), "full" (the papers' iterations, batch and data) or "smoke"
+        (a few steps: checks the pipeline in seconds, the numbers mean nothing)."""
         if mode == "quick":
             if preset == "official":
                 return cls(preset, steps=4000, batch_size=64, lr=1e-2, lr_schedule="cosine", seed=seed)
@@ -54,7 +55,9 @@ class SizeSettings:
                            supersample=800)
             return cls(preset, steps=20000, batch_size=300, lr=1e-3, lr_schedule="constant", train_size=10000,
                        seed=seed)
-        raise ValueError(f"unknown mode {mode!r}; expected 'quick' or 'full'")
+        if mode == "smoke":
+            return cls(preset, steps=15, batch_size=8, lr=1e-2, train_size=64, seed=seed)
+        raise ValueError(f"unknown mode {mode!r}; expected 'quick', 'full' or 'smoke'")
 
 
 def train_model(settings: SizeSettings, bias: bool, progress: bool = True):

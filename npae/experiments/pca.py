@@ -1,0 +1,195 @@
+"""The PCA-like autoencoder section of the talk, end to end (SCIENCE.md 3).
+
+1. Ellipses: plain AE, PCA-AE and PCA-AE without the covariance term, each with 3 codes; the table
+   of |Pearson(z_i, statistic)| for S (area), H and V next to the published values.
+2. The PCA-AE's latent correlation matrix, and the ordering: reconstruction error with the first
+   j codes (decoder D_j) against linear PCA with j components.
+3. Disks with radius and position (3 attributes): is each of r, x, y carried by one axis?
+4. Latent traversals (decode z_i from -2 to 2, the other codes 0), one figure per dataset.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse.linalg import svds
+
+from .. import plots
+from ..data import ellipses, positioned_disks
+from ..pca_ae import PCATrainConfig, set_training, train_pca_autoencoder, train_plain_autoencoder
+
+PUBLISHED = {
+    "plain_ae": {"S": (0.935, 0.464, 0.558), "H": (0.065, 0.803, 0.033), "V": (0.359, 0.019, 0.543)},
+    "pca_ae": {"S": (0.977, 0.015, 0.028), "H": (0.132, 0.788, 0.034), "V": (0.115, 0.019, 0.745)},
+    "pca_ae_no_cov": {"S": (0.984, 0.152, 0.125), "H": (0.136, 0.141, 0.673), "V": (0.134, 0.635, 0.167)},
+}
+"""|Pearson(z_i, statistic)| of the authors' notebook (SCIENCE.md 3), codes z1, z2, z3."""
+
+
+@dataclass
+class PCASettings:
+    """Data and training of one mode of the PCA-AE reproduction."""
+
+    components: int = 3
+    train_count: int = 4000
+    test_count: int = 1000
+    steps: int = 1500
+    batch_size: int = 32
+    lr: float = 1e-3
+    lambda_cov: float = 1.0
+    channels: tuple = (8, 16, 32, 64, 64)
+    disk_radius: tuple = (4.0, 14.0)
+    seed: int = 0
+
+    @classmethod
+    def mode(cls, mode: str, seed: int = 0) -> "PCASettings":
+        """"quick" (default, minutes on a laptop), "full" (longer stages on more data) or "smoke"
+        (tiny data and networks: checks the pipeline in seconds, the numbers mean nothing)."""
+        if mode == "quick":
+            return cls(seed=seed)
+        if mode == "full":
+            return cls(train_count=20000, steps=10000, batch_size=64, seed=seed)
+        if mode == "smoke":
+            return cls(train_count=128, test_count=64, steps=3, batch_size=8, channels=(4, 4, 4, 4, 4), seed=seed)
+        raise ValueError(f"unknown mode {mode!r}; expected 'quick', 'full' or 'smoke'")
+
+    def train_config(self) -> PCATrainConfig:
+        return PCATrainConfig(steps=self.steps, batch_size=self.batch_size, lr=self.lr, lambda_cov=self.lambda_cov,
+                              seed=self.seed)
+
+
+def abs_pearson(codes: np.ndarray, attribute: np.ndarray) -> list[float]:
+    """|Pearson(z_i, attribute)| for each column of codes (N, k), ignoring NaN attributes."""
+    keep = np.isfinite(attribute)
+    return [float(abs(np.corrcoef(codes[keep, i], attribute[keep])[0, 1])) for i in range(codes.shape[1])]
+
+
+def correlation_table(codes: np.ndarray, attributes: dict, names) -> dict:
+    return {name: abs_pearson(codes, attributes[name]) for name in names}
+
+
+def linear_pca_errors(train: np.ndarray, test: np.ndarray, components: int) -> list[float]:
+    """MSE per pixel of the test images projected on the first j principal components of the training images."""
+    flat_train = train.reshape(len(train), -1).astype(np.float64)
+    mean = flat_train.mean(axis=0)
+    _, singular_values, basis = svds(flat_train - mean, k=components, random_state=0)
+    basis = basis[np.argsort(singular_values)[::-1]]
+    centred = test.reshape(len(test), -1).astype(np.float64) - mean
+    errors = []
+    for j in range(1, components + 1):
+        projection = centred @ basis[:j].T @ basis[:j]
+        errors.append(float(np.mean((centred - projection) ** 2)))
+    return errors
+
+
+def ordering_errors(model, test: np.ndarray) -> list[float]:
+    """MSE per pixel of D_j(z_1..z_j) on the test images, j = 1..k."""
+    codes = model.encode(test)
+    return [float(np.mean((model.decode(codes[:, :j]).astype(np.float64) - test) ** 2))
+            for j in range(1, model.components + 1)]
+
+
+def traversals(decode, components: int, dtype, values=np.linspace(-2, 2, 7)) -> np.ndarray:
+    """(k, len(values), S, S): decode z with z_i = value and the other codes 0."""
+    rows = []
+    for i in range(components):
+        codes = np.zeros((len(values), components, 1, 1), dtype=dtype)
+        codes[:, i, 0, 0] = values
+        rows.append(decode(codes)[:, 0])
+    return np.stack(rows)
+
+
+def off_diagonal_max(codes: np.ndarray) -> float:
+    matrix = np.abs(np.corrcoef(codes, rowvar=False))
+    return float(np.max(matrix[~np.eye(len(matrix), dtype=bool)]))
+
+
+def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[dict, dict, dict]:
+    """The three models on ellipses; returns (metrics, figures, |Pearson| tables)."""
+    train, _ = ellipses(settings.train_count, rng=np.random.default_rng([settings.seed, 31]))
+    test, attributes = ellipses(settings.test_count, rng=np.random.default_rng([settings.seed, 32]))
+    config, k = settings.train_config(), settings.components
+    metrics, figures, tables = {}, {}, {}
+
+    plain, _ = train_plain_autoencoder(train, k, config, settings.channels, progress)
+    tables["plain_ae"] = correlation_table(plain.encode(test)[:, :, 0, 0], attributes, "SHV")
+    no_cov, _ = train_pca_autoencoder(train, k, config, covariance=False, channels=settings.channels,
+                                      progress=progress)
+    tables["pca_ae_no_cov"] = correlation_table(no_cov.encode(test)[:, :, 0, 0], attributes, "SHV")
+    model, histories = train_pca_autoencoder(train, k, config, channels=settings.channels, progress=progress)
+    codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
+    tables["pca_ae"] = correlation_table(codes, attributes, "SHV")
+
+    for name in ("plain_ae", "pca_ae", "pca_ae_no_cov"):
+        metrics[name] = {f"{stat}_z{i + 1}": value for stat, row in tables[name].items()
+                         for i, value in enumerate(row)}
+    metrics["pca_ae_checks"] = {
+        "S_on_z1": tables["pca_ae"]["S"][0],
+        "max_off_diagonal_where_published_small": max(
+            tables["pca_ae"][stat][i] for stat, row in PUBLISHED["pca_ae"].items() for i, value in enumerate(row)
+            if i != "SHV".index(stat) and value <= 0.05),
+        "max_latent_correlation": off_diagonal_max(codes),
+    }
+    ae_errors = ordering_errors(model, test)
+    pca_errors = linear_pca_errors(train, test, k)
+    metrics["ordering"] = {f"mse_first_{j + 1}_codes": ae_errors[j] for j in range(k)}
+    metrics["ordering"].update({f"linear_pca_mse_{j + 1}_components": pca_errors[j] for j in range(k)})
+    metrics["pca_ae_final_loss_per_stage"] = [float(np.mean(h[-50:])) for h in histories]
+    figures["ellipses: |Pearson(z_i, S/H/V)|, npae against the published values"] = plots.pearson_tables(
+        tables, PUBLISHED, out / "pearson_ellipses.png")
+    figures["ellipses: reconstruction error with the first j codes (PCA-AE) and j principal components"] = \
+        plots.ordering(ae_errors, pca_errors, out / "ordering.png")
+    figures["ellipses: PCA-AE latent traversals (row i: z_i from -2 to 2)"] = plots.traversal_grid(
+        traversals(model.decode, k, train.dtype), out / "traversals_ellipses.png")
+    figures["ellipses: test images (top) and PCA-AE reconstructions (bottom)"] = plots.reconstructions(
+        test, model.forward(test), out / "recon_ellipses.png")
+    return metrics, figures, tables
+
+
+def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[dict, dict]:
+    """PCA-AE on disks of random radius and position: which axis carries r, x and y."""
+    draw = dict(radius=settings.disk_radius, blur_sigma=0.5)
+    train, _ = positioned_disks(settings.train_count, rng=np.random.default_rng([settings.seed, 41]), **draw)
+    test, attributes = positioned_disks(settings.test_count, rng=np.random.default_rng([settings.seed, 42]), **draw)
+    model, _ = train_pca_autoencoder(train, settings.components, settings.train_config(),
+                                     channels=settings.channels, progress=progress)
+    codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
+    table = correlation_table(codes, attributes, ("radius", "x", "y"))
+    metrics = {f"{name}_z{i + 1}": value for name, row in table.items() for i, value in enumerate(row)}
+    carriers = [int(np.argmax(row)) for row in table.values()]
+    metrics["one_axis_per_attribute"] = len(set(carriers)) == len(carriers)
+    metrics["min_carrier_corr"] = min(max(row) for row in table.values())
+    metrics["max_other_corr"] = max(sorted(row)[-2] for row in table.values())
+    metrics["max_latent_correlation"] = off_diagonal_max(codes)
+    figures = {"disks (radius, x, y): PCA-AE latent traversals (row i: z_i from -2 to 2)": plots.traversal_grid(
+        traversals(model.decode, settings.components, train.dtype), out / "traversals_disks.png")}
+    return metrics, figures
+
+
+def run_pca(out, settings: PCASettings, progress: bool = True) -> dict:
+    """Run the ellipse and disk experiments, write figures into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    metrics = {"settings": asdict(settings)}
+    ellipse_metrics, figures, tables = ellipse_experiment(settings, out, progress)
+    metrics["ellipses"] = ellipse_metrics
+    disk_metrics, disk_figures = disk_experiment(settings, out, progress)
+    metrics["disks"] = disk_metrics
+    figures.update(disk_figures)
+    seconds = time.perf_counter() - start
+    metrics["seconds"] = round(seconds, 1)
+    return {"metrics": metrics, "figures": figures, "notes": [markdown_table(tables)], "seconds": seconds}
+
+
+def markdown_table(tables: dict) -> str:
+    """|Pearson(z_i, S/H/V)|: npae (published) for each model, as a markdown table."""
+    lines = ["|Pearson(z_i, statistic)| on the test ellipses, npae (published):", "",
+             "| model | statistic | z1 | z2 | z3 |", "| --- | --- | --- | --- | --- |"]
+    for name, table in tables.items():
+        for stat, row in table.items():
+            cells = [f"{v:.3f} ({p:.3f})" for v, p in zip(row, PUBLISHED[name][stat])]
+            lines.append(f"| {name} | {stat} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

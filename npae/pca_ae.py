@@ -1,0 +1,177 @@
+"""The PCA-like autoencoder of Pham, Ladjal and Newson (SCIENCE.md 3): ordered, decorrelated codes.
+
+Component k has its own encoder E_k (talk blocks down to one number, then a parameter-free
+:class:`~npae.nn.BatchNorm`) and a decoder D_k (talk blocks up from k numbers, sigmoid output)
+reading the codes z_1..z_k.  Training is incremental: stage k trains E_k and D_k only, with
+E_1..E_{k-1} frozen, on
+
+    L_k = BCE(D_k(z_1..z_k), x) + lambda_cov (1/(k-1)) sum_{i<k} mean(z_i z_k)^2.
+
+The earlier decoders are kept: D_j decodes the first j codes, which measures the ordering.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .losses import bce_loss, covariance_penalty
+from .models import Autoencoder, conv_decoder, conv_encoder
+from .nn import BatchNorm, Sequential
+from .nn.init import as_generator
+from .optim import Adam
+from .train import TrainingDiverged, check_training_data
+
+
+@dataclass
+class PCATrainConfig:
+    """Training of every stage: Adam(lr, betas) for ``steps`` steps of ``batch_size`` images."""
+
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    betas: tuple = (0.5, 0.999)
+    lambda_cov: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.steps < 0 or self.batch_size < 2 or not self.lr > 0 or self.lambda_cov < 0:
+            raise ValueError(f"need steps >= 0, batch_size >= 2 (batch normalisation), lr > 0 and lambda_cov >= 0; "
+                             f"got {asdict(self)}")
+
+
+def set_training(sequential: Sequential, training: bool) -> None:
+    """Switch the batch normalisations of ``sequential`` to training (batch statistics) or evaluation mode."""
+    for _, layer in sequential.named_layers():
+        if isinstance(layer, BatchNorm):
+            layer.training = training
+
+
+class PCAAutoencoder:
+    """Encoders E_1..E_k and decoders D_1..D_k of a PCA-AE with ``len(encoders)`` components so far."""
+
+    def __init__(self, image_size: int = 64, channels=(8, 16, 32, 64, 64), alpha: float = 0.2,
+                 dtype=np.float32, rng=None):
+        self.shape = (1, int(image_size), int(image_size))
+        self.channels, self.alpha, self.dtype = list(channels), float(alpha), np.dtype(dtype)
+        self.rng = as_generator(rng)
+        self.encoders: list[Sequential] = []
+        self.decoders: list[Sequential] = []
+
+    @property
+    def components(self) -> int:
+        return len(self.encoders)
+
+    def new_encoder(self, codes: int = 1) -> Sequential:
+        """Talk blocks to ``codes`` numbers (linear last block), then BatchNorm(codes)."""
+        layers = conv_encoder(self.shape, self.channels, codes, alpha=self.alpha, code_activation=False,
+                              dtype=self.dtype, rng=self.rng).layers
+        return Sequential(*layers, BatchNorm(codes))
+
+    def new_decoder(self, codes: int) -> Sequential:
+        return conv_decoder(self.shape, self.channels, codes, alpha=self.alpha, output="sigmoid",
+                            dtype=self.dtype, rng=self.rng)
+
+    def add_component(self) -> tuple[Sequential, Sequential]:
+        """Append E_{k+1} and D_{k+1} (freshly initialised) and return them."""
+        self.encoders.append(self.new_encoder())
+        self.decoders.append(self.new_decoder(self.components))
+        return self.encoders[-1], self.decoders[-1]
+
+    def encode(self, x: np.ndarray, components: int | None = None) -> np.ndarray:
+        """The codes (N, k, 1, 1) of the first k components, in evaluation mode (running statistics)."""
+        k = self.components if components is None else components
+        codes = []
+        for encoder in self.encoders[:k]:
+            set_training(encoder, False)
+            codes.append(encoder.forward(x))
+        return np.concatenate(codes, axis=1)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """D_k(z) for codes (N, k, 1, 1): the decoder trained with k components."""
+        return self.decoders[codes.shape[1] - 1].forward(codes)
+
+    def forward(self, x: np.ndarray, components: int | None = None) -> np.ndarray:
+        return self.decode(self.encode(x, components))
+
+
+def _batches(count: int, batch_size: int, steps: int, rng: np.random.Generator):
+    for _ in range(steps):
+        yield rng.integers(0, count, batch_size)
+
+
+def _check_finite(loss: float, params: dict, stage: int, step: int) -> None:
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"PCA-AE stage {stage}: loss became {loss} at step {step + 1}; the update was not "
+                               f"applied")
+    for name, grad in params.items():
+        if not np.all(np.isfinite(grad)):
+            raise TrainingDiverged(f"PCA-AE stage {stage}: the gradient of {name} holds NaN or inf at step {step + 1}")
+
+
+def train_stage(model: PCAAutoencoder, images: np.ndarray, config: PCATrainConfig, covariance: bool = True,
+                progress: bool = False) -> list[float]:
+    """Add a component to ``model`` and train it (E_k, D_k) with the earlier encoders frozen; returns the losses."""
+    from tqdm.auto import tqdm
+
+    images = check_training_data(images, model.dtype)
+    frozen = model.encode(images) if model.components else np.zeros((len(images), 0, 1, 1), model.dtype)
+    encoder, decoder = model.add_component()
+    stage = model.components
+    pair = Autoencoder(encoder, decoder)
+    optimizer = Adam(pair, lr=config.lr, betas=config.betas)
+    rng = np.random.default_rng([config.seed, stage])
+    set_training(encoder, True)
+    history = []
+    for step, picks in enumerate(tqdm(_batches(len(images), config.batch_size, config.steps, rng), total=config.steps,
+                                      disable=not progress, desc=f"PCA-AE stage {stage}", leave=False)):
+        batch = images[picks]
+        codes = np.concatenate([frozen[picks], encoder.forward(batch)], axis=1)
+        loss, grad_output = bce_loss(decoder.forward(codes), batch)
+        grad_codes = decoder.backward(grad_output)[:, -1:]
+        if covariance and stage > 1:
+            penalty, grad_penalty = covariance_penalty(codes[:, :, 0, 0])
+            loss += config.lambda_cov * penalty
+            grad_codes = grad_codes + model.dtype.type(config.lambda_cov) * grad_penalty[:, -1:, None, None]
+        encoder.backward(np.ascontiguousarray(grad_codes))
+        _check_finite(loss, pair.grads, stage, step)
+        optimizer.step()
+        history.append(loss)
+    set_training(encoder, False)
+    return history
+
+
+def train_pca_autoencoder(images: np.ndarray, components: int, config: PCATrainConfig, covariance: bool = True,
+                          channels=(8, 16, 32, 64, 64), progress: bool = False):
+    """A PCA-AE with ``components`` codes trained stage by stage; returns (model, loss history per stage)."""
+    model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]))
+    histories = [train_stage(model, images, config, covariance, progress) for _ in range(components)]
+    return model, histories
+
+
+def train_plain_autoencoder(images: np.ndarray, components: int, config: PCATrainConfig,
+                            channels=(8, 16, 32, 64, 64), progress: bool = False):
+    """The baseline: the same blocks trained with all ``components`` codes at once (BCE only).
+
+    Returned as a PCAAutoencoder-like pair (encoder to k codes + BatchNorm(k), decoder from k codes).
+    """
+    from tqdm.auto import tqdm
+
+    images = check_training_data(images, images.dtype)
+    model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]))
+    encoder, decoder = model.new_encoder(components), model.new_decoder(components)
+    pair = Autoencoder(encoder, decoder)
+    optimizer = Adam(pair, lr=config.lr, betas=config.betas)
+    rng = np.random.default_rng([config.seed, 0, components])
+    history = []
+    for step, picks in enumerate(tqdm(_batches(len(images), config.batch_size, config.steps, rng), total=config.steps,
+                                      disable=not progress, desc="plain AE", leave=False)):
+        batch = images[picks]
+        loss, grad_output = bce_loss(pair.forward(batch), batch)
+        pair.backward(grad_output)
+        _check_finite(loss, pair.grads, 0, step)
+        optimizer.step()
+        history.append(loss)
+    set_training(encoder, False)
+    return pair, history

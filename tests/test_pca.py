@@ -1,0 +1,114 @@
+"""PCA-like autoencoder (SCIENCE.md 3): BatchNorm, covariance penalty, freezing, statistics, pipeline."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import npae
+from npae import BatchNorm
+from npae.data import ellipses, image_statistics, render_ellipses
+from npae.losses import covariance_penalty
+from npae.pca_ae import PCATrainConfig, PCAAutoencoder, train_stage
+
+
+@given(st.integers(2, 6), st.integers(1, 3), st.integers(1, 3), st.integers(0, 50))
+def test_batchnorm_gradcheck_couples_the_batch(n, channels, side, seed):
+    x = np.random.default_rng(seed).standard_normal((n, channels, side, side)) * 3 + 1
+    npae.gradcheck(BatchNorm(channels), x, raise_on_fail=True)
+
+
+def test_batchnorm_normalises_matches_torch_formula_and_keeps_dtype():
+    x = np.random.default_rng(0).standard_normal((50, 2, 1, 1)).astype(np.float32) * 4 + 3
+    layer = BatchNorm(2)
+    y = layer.forward(x)
+    assert y.dtype == np.float32
+    assert np.allclose(y.mean(axis=0), 0, atol=1e-6) and np.allclose(y.std(axis=0), 1, atol=1e-4)
+    expected_var = 0.9 + 0.1 * x.astype(np.float64).var(axis=0, ddof=1).ravel()
+    assert np.allclose(layer.running_var, expected_var)
+    layer.training = False
+    single = layer.forward(x[:1])
+    expected = (x[:1, :, 0, 0] - layer.running_mean) / np.sqrt(layer.running_var + 1e-5)
+    assert np.allclose(single[:, :, 0, 0], expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="at least 2 values"):
+        BatchNorm(2).forward(x[:1])
+
+
+def test_batchnorm_matches_torch_when_installed():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal((7, 3, 2, 2))
+    grad = np.random.default_rng(2).standard_normal(x.shape)
+    layer = BatchNorm(3)
+    y, dx = layer.forward(x), layer.backward(grad)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.batch_norm(tx, None, None, training=True, eps=1e-5)
+    ty.backward(torch.tensor(grad))
+    assert np.allclose(y, ty.detach().numpy(), atol=1e-12) and np.allclose(dx, tx.grad.numpy(), atol=1e-10)
+
+
+@given(st.integers(2, 8), st.integers(1, 4), st.integers(0, 50))
+def test_covariance_penalty_gradcheck(n, k, seed):
+    codes = np.random.default_rng(seed).standard_normal((n, k))
+    npae.gradcheck(covariance_penalty, codes, raise_on_fail=True)
+
+
+def test_covariance_penalty_values():
+    z = np.array([[1.0, 1.0, 0.0], [-1.0, -1.0, 0.0], [1.0, -1.0, 1.0], [-1.0, 1.0, -1.0]])
+    assert covariance_penalty(z[:, :1])[0] == 0.0
+    assert covariance_penalty(z[:, :2])[0] == 0.0
+    assert covariance_penalty(np.column_stack([z[:, 0], z[:, 0]]))[0] == pytest.approx(1.0)
+    assert covariance_penalty(z)[0] == pytest.approx((0.5**2 + 0.5**2) / 2)
+
+
+def test_image_statistics_on_hand_made_images():
+    image = np.zeros((1, 1, 8, 8))
+    image[0, 0, 4, 1:7] = 1.0
+    image[0, 0, 3:6, 4] = 1.0
+    stats = image_statistics(image)
+    assert stats["S"][0] == 8 and stats["H"][0] == pytest.approx(6 / 3)
+    diagonal = np.zeros((1, 1, 8, 8))
+    diagonal[0, 0, np.arange(8), np.arange(8)] = 1.0
+    diagonal[0, 0, 0, 7] = 1.0
+    assert image_statistics(diagonal)["V"][0] == pytest.approx(8.0)
+
+
+def test_ellipses_have_the_asked_axes_and_rotations():
+    images, attributes = ellipses(100, rng=0, blur_sigma=0)
+    assert images.shape == (100, 1, 64, 64)
+    assert set(np.unique(attributes["a"])) <= set(range(2, 32)) and attributes["angle"].max() < 90
+    area = np.pi * attributes["a"] * attributes["b"]
+    assert np.allclose(attributes["S"], area, rtol=0.15, atol=8)
+    wide = render_ellipses(np.array([[20.0, 4.0]]), np.array([0.0]), blur_sigma=0)
+    upright = render_ellipses(np.array([[20.0, 4.0]]), np.array([90.0]), blur_sigma=0)
+    assert image_statistics(wide)["H"][0] > 4 and image_statistics(upright)["H"][0] < 0.25
+
+
+def test_training_a_stage_freezes_the_earlier_encoders_bit_for_bit():
+    images, _ = ellipses(64, image_size=16, rng=0)
+    model = PCAAutoencoder(16, channels=(4, 4, 4), rng=0)
+    config = PCATrainConfig(steps=5, batch_size=8)
+    first = train_stage(model, images, config)
+    frozen = {name: value.copy() for name, value in model.encoders[0].params.items()}
+    stats = model.encoders[0].layers[-1].running_mean.copy()
+    second = train_stage(model, images, config)
+    assert len(first) == len(second) == 5 and model.components == 2
+    assert all(np.array_equal(frozen[name], value) for name, value in model.encoders[0].params.items())
+    assert np.array_equal(stats, model.encoders[0].layers[-1].running_mean)
+    assert model.encode(images).shape == (64, 2, 1, 1) and model.forward(images).shape == images.shape
+
+
+def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
+    from npae.cli import main
+    from npae.report import flatten
+
+    out = tmp_path / "pca"
+    assert main(["reproduce", "pca", "--smoke", "--out", str(out), "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["ellipses"]) >= {"plain_ae", "pca_ae", "pca_ae_no_cov", "ordering", "pca_ae_checks"}
+    values = [v for name, v in flatten(metrics) if not name.startswith("settings.") and isinstance(v, float)]
+    assert values and all(np.isfinite(v) for v in values)
+    report = (out / "report.md").read_text()
+    assert "(0.977)" in report and "S_on_z1" in report
+    for name in ("pearson_ellipses.png", "ordering.png", "traversals_ellipses.png", "traversals_disks.png"):
+        assert (out / name).stat().st_size > 0
