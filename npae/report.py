@@ -100,7 +100,8 @@ def metrics_table(metrics: dict) -> str:
         if name.startswith("settings."):
             continue
         shown = f"{value:.6g}" if isinstance(value, float) else ("n/a" if value is None else str(value))
-        lines.append(f"| `{name}` | {shown} | {DESCRIPTIONS.get(name.rsplit('.', 1)[-1], '')} |")
+        description = DESCRIPTIONS.get(name.rsplit(".", 1)[-1], "").replace("|", "\\|")
+        lines.append(f"| `{name}` | {shown} | {description} |")
     return "\n".join(lines)
 
 

@@ -28,14 +28,14 @@ class PositionSettings:
     """Training settings of one mode of the position reproduction."""
 
     length: int = 64
-    blur_sigma: float = 1.0
+    blur_sigma: float = 2.0
     channels_1d: int = 16
     steps_1d: int = 3000
     batch_1d: int = 32
     train_count_1d: int = 4096
     spacings: tuple = (1, 2, 4, 8)
     image_size: int = 64
-    disk_radius: float = 4.0
+    disk_radius: float = 8.0
     channels_2d: list = field(default_factory=lambda: [8, 16, 32, 64, 64])
     steps_2d: int = 2500
     batch_2d: int = 16
