@@ -79,14 +79,16 @@ class PCAAutoencoder:
         self.decoders.append(self.new_decoder(self.components))
         return self.encoders[-1], self.decoders[-1]
 
-    def encode(self, x: np.ndarray, components: int | None = None) -> np.ndarray:
-        """The codes (N, k, 1, 1) of the first k components, in evaluation mode (running statistics)."""
+    def encode(self, x: np.ndarray, components: int | None = None, chunk: int = 512) -> np.ndarray:
+        """The codes (N, k, 1, 1) of the first k components, in evaluation mode (running statistics).
+
+        Evaluated ``chunk`` images at a time (exact: evaluation mode treats images independently).
+        """
         k = self.components if components is None else components
-        codes = []
         for encoder in self.encoders[:k]:
             set_training(encoder, False)
-            codes.append(encoder.forward(x))
-        return np.concatenate(codes, axis=1)
+        return np.concatenate([np.concatenate([encoder.forward(x[start:start + chunk]) for encoder in self.encoders[:k]],
+                                              axis=1) for start in range(0, len(x), chunk)])
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """D_k(z) for codes (N, k, 1, 1): the decoder trained with k components."""

@@ -38,6 +38,14 @@ DESCRIPTIONS = {
     "n": "grid points of the solvers",
     "seconds": "wall-clock time of the whole run (s)",
     "mse_per_pixel": "mean squared error per pixel on the experiment's 500 test images",
+    "latent_correlation_matrix": "Pearson correlation matrix of the codes on the test images",
+    "max_latent_correlation": "largest |Pearson| between two different codes on the test images",
+    "S_on_z1": "|Pearson(z1, S)|, S the area (pixel sum)",
+    "max_off_diagonal_where_published_small": "largest |Pearson(z_i, statistic)| among the entries the paper "
+                                              "reports <= 0.05",
+    "one_axis_per_attribute": "whether r, x and y each have a different best-correlated code",
+    "min_carrier_corr": "smallest, over r, x, y, of the attribute's best |Pearson| with a code",
+    "max_other_corr": "largest second-best |Pearson| of an attribute with a code",
     "levels": "conv + sub-sampling levels of the hand-crafted encoder, ceil(log2 n)",
     "max_error_one_hot": "max over every one-hot e_p of |E(e_p) - p| (float64)",
     "max_error_random_signals": "max |E(x) - sum_t t x[t]| over 64 Gaussian random signals (float64)",
@@ -56,6 +64,12 @@ DESCRIPTIONS = {
     "r2_z1_vs_x": "R^2 of the line z1 ~ a + b x", "r2_z2_vs_x": "R^2 of the line z2 ~ a + b x",
     "r2_z1_vs_y": "R^2 of the line z1 ~ a + b y", "r2_z2_vs_y": "R^2 of the line z2 ~ a + b y",
 }
+
+for _j in range(1, 9):
+    DESCRIPTIONS[f"mse_first_{_j}_codes"] = f"test MSE per pixel of D_{_j}(z_1..z_{_j}), the decoder of the first {_j} codes"
+    DESCRIPTIONS[f"linear_pca_mse_{_j}_components"] = f"test MSE per pixel of linear PCA with {_j} components"
+    for _name in ("S", "H", "V", "radius", "x", "y"):
+        DESCRIPTIONS[f"{_name}_z{_j}"] = f"|Pearson(z{_j}, {_name})| on the test images"
 
 
 def cpu_name() -> str:

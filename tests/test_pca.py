@@ -96,6 +96,7 @@ def test_training_a_stage_freezes_the_earlier_encoders_bit_for_bit():
     assert all(np.array_equal(frozen[name], value) for name, value in model.encoders[0].params.items())
     assert np.array_equal(stats, model.encoders[0].layers[-1].running_mean)
     assert model.encode(images).shape == (64, 2, 1, 1) and model.forward(images).shape == images.shape
+    assert np.allclose(model.encode(images, chunk=5), model.encode(images), atol=1e-5)
 
 
 def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):

@@ -131,6 +131,7 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
             tables["pca_ae"][stat][i] for stat, row in PUBLISHED["pca_ae"].items() for i, value in enumerate(row)
             if i != "SHV".index(stat) and value <= 0.05),
         "max_latent_correlation": off_diagonal_max(codes),
+        "latent_correlation_matrix": np.round(np.corrcoef(codes, rowvar=False), 4).tolist(),
     }
     ae_errors = ordering_errors(model, test)
     pca_errors = linear_pca_errors(train, test, k)
@@ -163,6 +164,7 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
     metrics["min_carrier_corr"] = min(max(row) for row in table.values())
     metrics["max_other_corr"] = max(sorted(row)[-2] for row in table.values())
     metrics["max_latent_correlation"] = off_diagonal_max(codes)
+    metrics["latent_correlation_matrix"] = np.round(np.corrcoef(codes, rowvar=False), 4).tolist()
     figures = {"disks (radius, x, y): PCA-AE latent traversals (row i: z_i from -2 to 2)": plots.traversal_grid(
         traversals(model.decode, settings.components, train.dtype), out / "traversals_disks.png")}
     return metrics, figures

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import stats
@@ -185,8 +186,6 @@ def position_2d(settings: PositionSettings, coord_channels: bool, progress: bool
 
 def run_position(out, settings: PositionSettings, progress: bool = True) -> dict:
     """Run all four experiments, write figures into ``out``; returns {"metrics", "figures", "notes", "seconds"}."""
-    from pathlib import Path
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
