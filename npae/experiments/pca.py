@@ -18,7 +18,7 @@ from scipy.sparse.linalg import svds
 
 from .. import plots
 from ..data import ellipses, positioned_disks
-from ..pca_ae import PCATrainConfig, set_training, train_pca_autoencoder, train_plain_autoencoder
+from ..pca_ae import PCATrainConfig, train_pca_autoencoder, train_plain_autoencoder
 
 PUBLISHED = {
     "plain_ae": {"S": (0.935, 0.464, 0.558), "H": (0.065, 0.803, 0.033), "V": (0.359, 0.019, 0.543)},
