@@ -35,7 +35,7 @@ class PCASettings:
     components: int = 3
     train_count: int = 4000
     test_count: int = 1000
-    steps: int = 1200
+    steps: int = 1000
     batch_size: int = 32
     lr: float = 1e-3
     lambda_cov: float = 1.0
