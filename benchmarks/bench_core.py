@@ -105,10 +105,10 @@ def bench_layers(channels, batch, repeats, rng) -> list[dict]:
     return rows
 
 
-def npae_step(channels, batch, rng):
-    model = disk_autoencoder("talk", channels=channels, rng=0)
+def npae_step(channels, batch, rng, size=64):
+    model = disk_autoencoder("talk", channels=channels, image_size=size, rng=0)
     optimizer = npae.Adam(model, lr=1e-3)
-    x = npae.data.disks(batch, 64, rng=rng)[0]
+    x = npae.data.disks(batch, size, rng=rng)[0]
 
     def step():
         y = model.forward(x)
@@ -119,9 +119,10 @@ def npae_step(channels, batch, rng):
     return step
 
 
-def torch_model(channels):
+def torch_model(channels, size=64):
+    """The talk autoencoder as a PyTorch user writes it: log2(size) stride-2 convs, nearest upsample + conv."""
     nn = torch.nn
-    widths = [1] + [channels] * 5 + [1]
+    widths = [1] + [channels] * (int(np.log2(size)) - 1) + [1]
     encoder, decoder = [], []
     for c_in, c_out in zip(widths[:-1], widths[1:]):
         encoder += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
@@ -131,9 +132,9 @@ def torch_model(channels):
     return nn.Sequential(*encoder, *decoder)
 
 
-def torch_step(channels, batch, rng, channels_last=False):
-    model = torch_model(channels)
-    x = torch.from_numpy(npae.data.disks(batch, 64, rng=rng)[0])
+def torch_step(channels, batch, rng, channels_last=False, size=64):
+    model = torch_model(channels, size)
+    x = torch.from_numpy(npae.data.disks(batch, size, rng=rng)[0])
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)

@@ -113,41 +113,13 @@ def layer_breakdown(channels, batch, repeats, rng) -> list[dict]:
 def size_scaling(channels, batch, sizes, repeats, rng) -> list[dict]:
     rows = []
     for size in sizes:
-        model = npae_model(channels, size)
-        optimizer = npae.Adam(model, lr=1e-3)
-        x = npae.data.disks(batch, size, rng=rng)[0]
-
-        def step():
-            _, grad = npae.mse_loss(model.forward(x), x)
-            model.backward(grad)
-            optimizer.step()
-
-        row = {"size": size, "npae_ms": bench_core.median_ms(step, repeats, warmup=2)}
+        row = {"size": size,
+               "npae_ms": bench_core.median_ms(bench_core.npae_step(channels, batch, rng, size=size), repeats, warmup=2)}
         if torch:
-            tmodel = bench_core.torch_model(channels) if size == 64 else scaled_torch_model(channels, size)
-            tx = torch.from_numpy(x)
-            topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
-
-            def tstep():
-                topt.zero_grad()
-                torch.nn.functional.mse_loss(tmodel(tx), tx).backward()
-                topt.step()
-
-            row["torch_ms"] = bench_core.median_ms(tstep, repeats, warmup=2)
+            row["torch_ms"] = bench_core.median_ms(bench_core.torch_step(channels, batch, rng, size=size), repeats,
+                                                   warmup=2)
         rows.append(row)
     return rows
-
-
-def scaled_torch_model(channels, size):
-    nn = torch.nn
-    blocks = int(np.log2(size))
-    widths = [1] + [channels] * (blocks - 1) + [1]
-    layers = []
-    for c_in, c_out in zip(widths[:-1], widths[1:]):
-        layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
-    for c_in, c_out in zip(widths[::-1][:-1], widths[::-1][1:]):
-        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1), nn.LeakyReLU(0.2)]
-    return nn.Sequential(*layers)
 
 
 FIRST_STEP = """

@@ -98,36 +98,35 @@ class PCAAutoencoder:
         return self.decode(self.encode(x, components))
 
 
-def _batches(count: int, batch_size: int, steps: int, rng: np.random.Generator):
-    for _ in range(steps):
-        yield rng.integers(0, count, batch_size)
+def _train_pair(pair: Autoencoder, images: np.ndarray, config: PCATrainConfig, rng: np.random.Generator,
+                name: str, loss_and_grads, progress: bool) -> list[float]:
+    """Adam on ``pair``'s parameters: each step draws a batch (indices ``picks``), ``loss_and_grads(picks)``
+    fills the grads and returns the loss; a non-finite loss or gradient raises before the update."""
+    from tqdm.auto import tqdm
 
-
-def _check_finite(loss: float, params: dict, stage: int, step: int) -> None:
-    if not math.isfinite(loss):
-        raise TrainingDiverged(f"PCA-AE stage {stage}: loss became {loss} at step {step + 1}; the update was not "
-                               f"applied")
-    for name, grad in params.items():
-        if not np.all(np.isfinite(grad)):
-            raise TrainingDiverged(f"PCA-AE stage {stage}: the gradient of {name} holds NaN or inf at step {step + 1}")
+    optimizer = Adam(pair, lr=config.lr, betas=config.betas)
+    history = []
+    for step in tqdm(range(config.steps), disable=not progress, desc=name, leave=False):
+        loss = loss_and_grads(rng.integers(0, len(images), config.batch_size))
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"{name}: loss became {loss} at step {step + 1}; the update was not applied")
+        for param, grad in pair.grads.items():
+            if not np.all(np.isfinite(grad)):
+                raise TrainingDiverged(f"{name}: the gradient of {param} holds NaN or inf at step {step + 1}")
+        optimizer.step()
+        history.append(loss)
+    return history
 
 
 def train_stage(model: PCAAutoencoder, images: np.ndarray, config: PCATrainConfig, covariance: bool = True,
                 progress: bool = False) -> list[float]:
     """Add a component to ``model`` and train it (E_k, D_k) with the earlier encoders frozen; returns the losses."""
-    from tqdm.auto import tqdm
-
     images = check_training_data(images, model.dtype)
     frozen = model.encode(images) if model.components else np.zeros((len(images), 0, 1, 1), model.dtype)
     encoder, decoder = model.add_component()
     stage = model.components
-    pair = Autoencoder(encoder, decoder)
-    optimizer = Adam(pair, lr=config.lr, betas=config.betas)
-    rng = np.random.default_rng([config.seed, stage])
-    set_training(encoder, True)
-    history = []
-    for step, picks in enumerate(tqdm(_batches(len(images), config.batch_size, config.steps, rng), total=config.steps,
-                                      disable=not progress, desc=f"PCA-AE stage {stage}", leave=False)):
+
+    def loss_and_grads(picks):
         batch = images[picks]
         codes = np.concatenate([frozen[picks], encoder.forward(batch)], axis=1)
         loss, grad_output = bce_loss(decoder.forward(codes), batch)
@@ -137,9 +136,11 @@ def train_stage(model: PCAAutoencoder, images: np.ndarray, config: PCATrainConfi
             loss += config.lambda_cov * penalty
             grad_codes = grad_codes + model.dtype.type(config.lambda_cov) * grad_penalty[:, -1:, None, None]
         encoder.backward(np.ascontiguousarray(grad_codes))
-        _check_finite(loss, pair.grads, stage, step)
-        optimizer.step()
-        history.append(loss)
+        return loss
+
+    set_training(encoder, True)
+    history = _train_pair(Autoencoder(encoder, decoder), images, config, np.random.default_rng([config.seed, stage]),
+                          f"PCA-AE stage {stage}", loss_and_grads, progress)
     set_training(encoder, False)
     return history
 
@@ -156,24 +157,19 @@ def train_plain_autoencoder(images: np.ndarray, components: int, config: PCATrai
                             channels=(8, 16, 32, 64, 64), progress: bool = False):
     """The baseline: the same blocks trained with all ``components`` codes at once (BCE only).
 
-    Returned as a PCAAutoencoder-like pair (encoder to k codes + BatchNorm(k), decoder from k codes).
+    Returns (an Autoencoder: encoder to k codes + BatchNorm(k), decoder from k codes; the loss history).
     """
-    from tqdm.auto import tqdm
-
     images = check_training_data(images, images.dtype)
     model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]))
-    encoder, decoder = model.new_encoder(components), model.new_decoder(components)
-    pair = Autoencoder(encoder, decoder)
-    optimizer = Adam(pair, lr=config.lr, betas=config.betas)
-    rng = np.random.default_rng([config.seed, 0, components])
-    history = []
-    for step, picks in enumerate(tqdm(_batches(len(images), config.batch_size, config.steps, rng), total=config.steps,
-                                      disable=not progress, desc="plain AE", leave=False)):
+    pair = Autoencoder(model.new_encoder(components), model.new_decoder(components))
+
+    def loss_and_grads(picks):
         batch = images[picks]
         loss, grad_output = bce_loss(pair.forward(batch), batch)
         pair.backward(grad_output)
-        _check_finite(loss, pair.grads, 0, step)
-        optimizer.step()
-        history.append(loss)
-    set_training(encoder, False)
+        return loss
+
+    history = _train_pair(pair, images, config, np.random.default_rng([config.seed, 0, components]), "plain AE",
+                          loss_and_grads, progress)
+    set_training(pair.encoder, False)
     return pair, history
