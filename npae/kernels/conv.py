@@ -9,10 +9,13 @@ of shape (C*kh*kw, N*Ho*Wo), where ``xpad`` is ``x`` with the zero padding.
 Then the cross-correlation with ``w`` of shape (O, C, kh, kw) is
 ``w.reshape(O, -1) @ cols`` (one BLAS call for the whole batch), and ``col2im``
 is the adjoint of ``im2col``: it adds every column entry back to the pixel it
-was read from.  Padding is folded into the index arithmetic, so no padded copy
-of the input is ever made.
+was read from.  The Numba kernels read through a gather table (for each tap
+and output pixel, the input pixel it reads, or "padding"), so the padding is
+never materialised and the inner loop is one long, branch-light pass per tap.
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 from numba import njit, prange
@@ -20,60 +23,58 @@ from numba import njit, prange
 from .backend import numba_active
 
 
-def _valid_range(n_out, stride, offset, size):
-    """Output indices o in [lo, hi) whose input index o*stride + offset lies in [0, size)."""
-    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
-    last = size - 1 - offset
-    hi = 0 if last < 0 else min(n_out, last // stride + 1)
-    return lo, max(lo, hi)
+@lru_cache(maxsize=256)
+def gather_table(h, w, kh, kw, sh, sw, pt, pl, ho, wo) -> np.ndarray:
+    """Where each column entry of one (image, channel) is read from: shape (kh*kw, ho*wo), uint64.
 
-
-_valid_range_jit = njit(cache=True)(_valid_range)
+    table[di*kw + dj, i*wo + j] = xi*w + xj with (xi, xj) = (i*sh + di - pt, j*sw + dj - pl)
+    when that pixel lies inside the image, and h*w (past the end: a zero of the
+    padding) when it does not.  Computed once per geometry and shared.
+    """
+    rows = np.arange(ho)[:, None] * sh
+    columns = np.arange(wo)[None, :] * sw
+    table = np.empty((kh * kw, ho * wo), dtype=np.uint64)
+    for di in range(kh):
+        for dj in range(kw):
+            xi, xj = rows + di - pt, columns + dj - pl
+            inside = (xi >= 0) & (xi < h) & (xj >= 0) & (xj < w)
+            table[di * kw + dj] = np.where(inside, xi * w + xj, h * w).ravel()
+    table.flags.writeable = False
+    return table
 
 
 @njit(parallel=True, cache=True)
-def _im2col_numba(x, kh, kw, sh, sw, pt, pl, ho, wo, cols):
+def _im2col_numba(x, table, cols):
     n_img, n_ch, h, w = x.shape
-    howo = ho * wo
-    for n in prange(n_img):
-        for c in range(n_ch):
-            for di in range(kh):
-                i_lo, i_hi = _valid_range_jit(ho, sh, di - pt, h)
-                for dj in range(kw):
-                    j_lo, j_hi = _valid_range_jit(wo, sw, dj - pl, w)
-                    row = (c * kh + di) * kw + dj
-                    for i in range(ho):
-                        base = n * howo + i * wo
-                        if i < i_lo or i >= i_hi:
-                            for j in range(wo):
-                                cols[row, base + j] = 0
-                            continue
-                        xi = i * sh + di - pt
-                        for j in range(j_lo):
-                            cols[row, base + j] = 0
-                        for j in range(j_lo, j_hi):
-                            cols[row, base + j] = x[n, c, xi, j * sw + dj - pl]
-                        for j in range(j_hi, wo):
-                            cols[row, base + j] = 0
+    taps, howo = table.shape
+    outside = np.uint64(h * w)
+    for task in prange(n_img * n_ch):
+        n, c = task // n_ch, task % n_ch
+        image = x[n, c].ravel()
+        for t in range(taps):
+            row = cols[c * taps + t, n * howo:(n + 1) * howo]
+            source = table[t]
+            for p in range(howo):
+                k = source[p]
+                row[p] = image[k] if k < outside else 0
 
 
 @njit(parallel=True, cache=True)
-def _col2im_numba(cols, kh, kw, sh, sw, pt, pl, ho, wo, out):
+def _col2im_numba(cols, table, out):
     n_img, n_ch, h, w = out.shape
-    howo = ho * wo
-    for n in prange(n_img):
-        out[n] = 0
-        for c in range(n_ch):
-            for di in range(kh):
-                i_lo, i_hi = _valid_range_jit(ho, sh, di - pt, h)
-                for dj in range(kw):
-                    j_lo, j_hi = _valid_range_jit(wo, sw, dj - pl, w)
-                    row = (c * kh + di) * kw + dj
-                    for i in range(i_lo, i_hi):
-                        base = n * howo + i * wo
-                        xi = i * sh + di - pt
-                        for j in range(j_lo, j_hi):
-                            out[n, c, xi, j * sw + dj - pl] += cols[row, base + j]
+    taps, howo = table.shape
+    outside = np.uint64(h * w)
+    for task in prange(n_img * n_ch):
+        n, c = task // n_ch, task % n_ch
+        image = out[n, c].ravel()
+        image[:] = 0
+        for t in range(taps):
+            row = cols[c * taps + t, n * howo:(n + 1) * howo]
+            target = table[t]
+            for p in range(howo):
+                k = target[p]
+                if k < outside:
+                    image[k] += row[p]
 
 
 def _padded_extent(n_out: int, stride: int, k: int, pad_before: int, size: int) -> int:
@@ -112,10 +113,10 @@ def im2col(x, kh, kw, sh, sw, pt, pl, ho, wo, out=None):
     """Column matrix of ``x`` (N, C, H, W) for a (kh, kw) kernel: shape (C*kh*kw, N*ho*wo)."""
     if not numba_active():
         return im2col_reference(x, kh, kw, sh, sw, pt, pl, ho, wo)
-    n_img, n_ch = x.shape[:2]
+    n_img, n_ch, h, w = x.shape
     if out is None:
         out = np.empty((n_ch * kh * kw, n_img * ho * wo), dtype=x.dtype)
-    _im2col_numba(x, kh, kw, sh, sw, pt, pl, ho, wo, out)
+    _im2col_numba(np.ascontiguousarray(x), gather_table(h, w, kh, kw, sh, sw, pt, pl, ho, wo), out)
     return out
 
 
@@ -123,7 +124,8 @@ def col2im(cols, x_shape, kh, kw, sh, sw, pt, pl, ho, wo, out=None):
     """Adjoint of :func:`im2col`: sum the columns back into an array of ``x_shape``."""
     if not numba_active():
         return col2im_reference(cols, x_shape, kh, kw, sh, sw, pt, pl, ho, wo)
+    h, w = x_shape[2:]
     if out is None:
         out = np.empty(x_shape, dtype=cols.dtype)
-    _col2im_numba(cols, kh, kw, sh, sw, pt, pl, ho, wo, out)
+    _col2im_numba(cols, gather_table(h, w, kh, kw, sh, sw, pt, pl, ho, wo), out)
     return out
