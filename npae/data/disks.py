@@ -33,29 +33,35 @@ def gaussian_kernel(sigma: float, truncate: float = 4.0) -> np.ndarray:
     return taps / taps.sum()
 
 
+@njit(cache=True)
+def _blurred_disk(radius, taps, image):
+    """One centred disk of the given radius, blurred by the separable filter ``taps`` (zero boundary)."""
+    size = image.shape[0]
+    half = taps.size // 2
+    c = (size - 1) / 2.0
+    disk = np.zeros((size, size))
+    r2 = radius * radius
+    for i in range(size):
+        for j in range(size):
+            if (i - c) * (i - c) + (j - c) * (j - c) <= r2:
+                disk[i, j] = 1.0
+    rows = np.zeros((size, size))
+    for i in range(size):
+        for j in range(size):
+            for k in range(max(0, j - half), min(size, j + half + 1)):
+                rows[i, j] += taps[k - j + half] * disk[i, k]
+    for i in range(size):
+        for j in range(size):
+            acc = 0.0
+            for k in range(max(0, i - half), min(size, i + half + 1)):
+                acc += taps[k - i + half] * rows[k, j]
+            image[i, j] = acc
+
+
 @njit(parallel=True, cache=True)
 def _blurred_disks_numba(radii, taps, out):
-    n_img, _, size, _ = out.shape
-    radius = taps.size // 2
-    c = (size - 1) / 2.0
-    for n in prange(n_img):
-        disk = np.zeros((size, size))
-        r2 = radii[n] * radii[n]
-        for i in range(size):
-            for j in range(size):
-                if (i - c) * (i - c) + (j - c) * (j - c) <= r2:
-                    disk[i, j] = 1.0
-        rows = np.zeros((size, size))
-        for i in range(size):
-            for j in range(size):
-                for k in range(max(0, j - radius), min(size, j + radius + 1)):
-                    rows[i, j] += taps[k - j + radius] * disk[i, k]
-        for i in range(size):
-            for j in range(size):
-                acc = 0.0
-                for k in range(max(0, i - radius), min(size, i + radius + 1)):
-                    acc += taps[k - i + radius] * rows[k, j]
-                out[n, 0, i, j] = acc
+    for n in prange(out.shape[0]):
+        _blurred_disk(radii[n], taps, out[n, 0])
 
 
 def blurred_disks(radii: np.ndarray, image_size: int, sigma: float, dtype) -> np.ndarray:

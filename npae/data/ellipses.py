@@ -7,7 +7,6 @@ c = (S - 1) / 2, u = (j - c) cos theta + (i - c) sin theta and v = -(j - c) sin 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from ..nn.init import as_generator
 from ..nn.layer import check_dtype
@@ -28,6 +27,8 @@ def render_ellipses(semi_axes: np.ndarray, angles_deg: np.ndarray, image_size: i
         v = -cols * np.sin(theta) + rows * np.cos(theta)
         images[n, 0] = (u / a) ** 2 + (v / b) ** 2 <= 1.0
     if blur_sigma:
+        from scipy import ndimage  # imported here: it costs 0.3 s at `import npae`
+
         images = ndimage.gaussian_filter(images, (0, 0, blur_sigma, blur_sigma), mode="constant", truncate=4.0)
     return images
 

@@ -13,17 +13,10 @@ from .backend import numba_active
 
 
 @njit(parallel=True, cache=True)
-def _leaky_relu_numba(x, alpha, y, mask):
-    for k in prange(x.size):
-        positive = x[k] > 0
-        mask[k] = positive
-        y[k] = x[k] if positive else alpha * x[k]
-
-
-@njit(parallel=True, cache=True)
-def _leaky_relu_backward_numba(g, mask, alpha, out):
-    for k in prange(g.size):
-        out[k] = g[k] if mask[k] else alpha * g[k]
+def _scale_negatives_numba(values, mask, alpha, out):
+    """out = values where mask, alpha * values elsewhere (the forward pass and the backward pass alike)."""
+    for k in prange(values.size):
+        out[k] = values[k] if mask[k] else alpha * values[k]
 
 
 def leaky_relu_reference(x, alpha):
@@ -39,9 +32,9 @@ def leaky_relu(x, alpha):
     """Return (phi_a(x), x > 0) for a C-contiguous float array x."""
     if not numba_active():
         return leaky_relu_reference(x, alpha)
+    mask = np.greater(x, 0)
     y = np.empty_like(x)
-    mask = np.empty(x.shape, dtype=np.bool_)
-    _leaky_relu_numba(x.reshape(-1), x.dtype.type(alpha), y.reshape(-1), mask.reshape(-1))
+    _scale_negatives_numba(x.reshape(-1), mask.reshape(-1), x.dtype.type(alpha), y.reshape(-1))
     return y, mask
 
 
@@ -50,5 +43,5 @@ def leaky_relu_backward(g, mask, alpha):
     if not numba_active():
         return leaky_relu_backward_reference(g, mask, alpha)
     out = np.empty_like(g)
-    _leaky_relu_backward_numba(g.reshape(-1), mask.reshape(-1), g.dtype.type(alpha), out.reshape(-1))
+    _scale_negatives_numba(g.reshape(-1), mask.reshape(-1), g.dtype.type(alpha), out.reshape(-1))
     return out
