@@ -11,6 +11,7 @@ installed) runs with as many threads as Numba.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import time
@@ -105,17 +106,21 @@ def bench_layers(channels, batch, repeats, rng) -> list[dict]:
     return rows
 
 
-def npae_step(channels, batch, rng, size=64):
+def npae_step(channels, batch, rng, size=64, reuse_buffers=True):
+    """One training step as npae.Trainer takes it (outputs written into kept buffers unless reuse_buffers=False)."""
     model = disk_autoencoder("talk", channels=channels, image_size=size, rng=0)
     optimizer = npae.Adam(model, lr=1e-3)
     x = npae.data.disks(batch, size, rng=rng)[0]
+    loss_workspace = npae.Workspace() if reuse_buffers else None
 
     def step():
-        y = model.forward(x)
-        _, grad = npae.mse_loss(y, x)
-        model.backward(grad)
+        with npae.reusing_buffers(model) if reuse_buffers else contextlib.nullcontext():
+            y = model.forward(x)
+            _, grad = npae.mse_loss(y, x, workspace=loss_workspace)
+            model.backward(grad)
         optimizer.step()
 
+    step.model = model
     return step
 
 

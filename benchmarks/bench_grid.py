@@ -71,23 +71,38 @@ def grid_row(channels, batch, repeats, rng) -> dict:
     return row
 
 
-def memory_row(channels, batch, rng) -> dict:
-    """Peak bytes allocated during one (warm) step, and the bytes of every layer output of the forward pass."""
-    step = bench_core.npae_step(channels, batch, rng)
-    step()
+def activation_bytes(channels, batch, rng) -> int:
+    """Bytes of the input and of every layer output of one forward pass."""
     model, x = npae_model(channels), npae.data.disks(batch, 64, rng=rng)[0]
-    activations, h = x.nbytes, x
+    total, h = x.nbytes, x
     for _, layer in model.named_layers():
         h = layer.forward(h)
-        activations += h.nbytes
+        total += h.nbytes
+    return total
+
+
+def step_allocation(step) -> tuple[float, float]:
+    """(peak, retained) bytes newly allocated during one warm step, by tracemalloc."""
+    step()
     tracemalloc.start()
     tracemalloc.reset_peak()
     before, _ = tracemalloc.get_traced_memory()
     step()
     after, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return {"activations_mb": activations / 2**20, "step_peak_mb": (peak - before) / 2**20,
-            "step_retained_mb": (after - before) / 2**20}
+    return peak - before, after - before
+
+
+def memory_row(channels, batch, rng) -> dict:
+    """A step's new allocations with kept buffers (npae's training) and with fresh arrays, against its activations."""
+    reused = bench_core.npae_step(channels, batch, rng)
+    new_peak, new_retained = step_allocation(reused)
+    fresh_peak, _ = step_allocation(bench_core.npae_step(channels, batch, rng, reuse_buffers=False))
+    mb = 2**20
+    return {"activations_mb": activation_bytes(channels, batch, rng) / mb,
+            "buffers_mb": npae.workspace_nbytes(reused.model) / mb,
+            "step_new_mb": new_peak / mb, "step_retained_mb": new_retained / mb,
+            "fresh_step_peak_mb": fresh_peak / mb}
 
 
 def layer_breakdown(channels, batch, repeats, rng) -> list[dict]:
@@ -188,7 +203,8 @@ def main(argv=None) -> dict:
     results = {"machine": info, "date": time.strftime("%Y-%m-%d %H:%M"), "grid": []}
     print("\ntraining step (ms, median of {}) and inference (ms); ratio = npae / other".format(args.repeats))
     print(f"{'C':>3} {'B':>4} {'npae':>7} {'numpy':>7} {'torch':>7} {'t.cl':>7} {'/numpy':>7} {'/torch':>7} "
-          f"{'/t.cl':>7} | {'inf npae':>8} {'inf torch':>9} {'/torch':>7} | {'act MB':>7} {'peak MB':>8}")
+          f"{'/t.cl':>7} | {'inf npae':>8} {'inf torch':>9} {'/torch':>7} | {'act MB':>7} {'buf MB':>7} "
+          f"{'new MB':>7} {'fresh MB':>8}")
     for c in args.channels:
         for b in args.batches:
             r = grid_row(c, b, args.repeats, rng)
@@ -199,7 +215,8 @@ def main(argv=None) -> dict:
                   f"{bench_core.ratio(r['npae_ms'], r.get('torch_channels_last_ms')):>7} | "
                   f"{r['npae_infer_ms']:8.1f} {r.get('torch_infer_ms', np.nan):9.1f} "
                   f"{bench_core.ratio(r['npae_infer_ms'], r.get('torch_infer_ms')):>7} | "
-                  f"{r['activations_mb']:7.1f} {r['step_peak_mb']:8.1f}", flush=True)
+                  f"{r['activations_mb']:7.1f} {r['buffers_mb']:7.1f} {r['step_new_mb']:7.3f} "
+                  f"{r['fresh_step_peak_mb']:8.1f}", flush=True)
     results["layers"] = layer_breakdown(8, 64, args.repeats, rng)
     print("\nwhere npae's step goes (C = 8, batch 64): median ms per layer")
     for r in results["layers"]:

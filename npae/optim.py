@@ -114,7 +114,9 @@ class Adam(Optimizer):
         self.step_count += 1
         b1, b2 = self.betas
         for name, param, grad in self._pairs():
-            moments = self.state.setdefault(name, {"m": np.zeros_like(param), "v": np.zeros_like(param)})
+            if name not in self.state:
+                self.state[name] = {"m": np.zeros_like(param), "v": np.zeros_like(param)}
+            moments = self.state[name]
             grad = np.ascontiguousarray(self.gradient(name, param, grad))
             kernels.adam_update(param, grad, moments["m"], moments["v"],
                                 self.lr, b1, b2, self.eps, self.step_count)

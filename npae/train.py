@@ -9,6 +9,7 @@ N steps straight and k steps + resume + (N - k) steps give bit-identical weights
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -20,6 +21,7 @@ from . import checkpoint as ckpt
 from .data import disks
 from .losses import mse_loss
 from .models import Autoencoder, AutoencoderConfig, build_autoencoder, disk_autoencoder
+from .nn.workspace import Workspace, reusing_buffers
 from .optim import Adam
 
 PRESET_TRAINING = {
@@ -131,8 +133,11 @@ class Trainer:
     disks (e.g. the Diracs of the position experiments); config.train_size is then ignored.
     """
 
-    def __init__(self, model: Autoencoder, config: TrainConfig, run_dir=None, data: np.ndarray | None = None):
+    def __init__(self, model: Autoencoder, config: TrainConfig, run_dir=None, data: np.ndarray | None = None,
+                 reuse_buffers: bool = True):
         self.model, self.config = model, config
+        self.reuse_buffers = reuse_buffers
+        self.workspace = Workspace()
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.optimizer = make_optimizer(model, config)
         self.rng = np.random.default_rng(config.seed)
@@ -150,11 +155,20 @@ class Trainer:
         return disks(n, size, radius_range=(0.0, r_max), blur_sigma=self.config.blur_sigma,
                      supersample=self.config.supersample, rng=rng, dtype=self.model.dtype)
 
-    def next_batch(self) -> np.ndarray:
-        """A batch from the fixed training set (drawn with replacement) or a fresh one."""
+    def next_batch(self, out: np.ndarray | None = None) -> np.ndarray:
+        """A batch from the fixed training set (drawn with replacement, into ``out`` if given) or a fresh one."""
         if self.train_images is not None:
-            return self.train_images[self.rng.integers(0, len(self.train_images), self.config.batch_size)]
+            rows = self.rng.integers(0, len(self.train_images), self.config.batch_size)
+            if out is None or out.shape != (len(rows),) + self.train_images.shape[1:]:
+                return self.train_images[rows]
+            return np.take(self.train_images, rows, axis=0, out=out, mode="clip")
         return self._disks(self.config.batch_size, self.rng)[0]
+
+    def _workspace_batch(self) -> np.ndarray | None:
+        if not self.reuse_buffers or self.train_images is None:
+            return None
+        shape = (self.config.batch_size,) + self.train_images.shape[1:]
+        return self.workspace.get("batch", shape, self.train_images.dtype)
 
     def _diverged(self, what: str) -> TrainingDiverged:
         where = ""
@@ -166,13 +180,16 @@ class Trainer:
     def train_step(self, batch: np.ndarray) -> float:
         """One step on ``batch``; raises TrainingDiverged, without updating, if the loss or a gradient is not finite."""
         self.optimizer.lr = self.config.lr_at(self.step_count)
-        output = self.model.forward(batch)
-        loss, grad = mse_loss(output, batch)
-        if not math.isfinite(loss):
-            raise self._diverged(f"loss became {loss}")
-        self.model.backward(grad)
+        workspace = self.workspace if self.reuse_buffers else None
+        with reusing_buffers(self.model) if self.reuse_buffers else contextlib.nullcontext():
+            output = self.model.forward(batch)
+            loss, grad = mse_loss(output, batch, workspace=workspace)
+            if not math.isfinite(loss):
+                raise self._diverged(f"loss became {loss}")
+            self.model.backward(grad)
         for name, g in self.model.grads.items():
-            if not np.all(np.isfinite(g)):
+            finite = np.isfinite(g, out=None if workspace is None else workspace.get("finite " + name, g.shape, bool))
+            if not finite.all():
                 raise self._diverged(f"the gradient of {name} holds NaN or inf")
         self.optimizer.step()
         self.step_count += 1
@@ -203,7 +220,7 @@ class Trainer:
         if self.run_dir is not None and self.step_count == 0 and self.config.checkpoint_every:
             self.save(self.snapshot_path(0))
         while self.step_count < until:
-            loss = self.train_step(self.next_batch())
+            loss = self.train_step(self.next_batch(out=self._workspace_batch()))
             if self.run_dir is not None and self.config.checkpoint_every and \
                     self.step_count % self.config.checkpoint_every == 0:
                 self.save()

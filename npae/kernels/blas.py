@@ -62,9 +62,9 @@ def blas_threads() -> int | None:
     return None if controls is None else int(controls[1]())
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b; on the Numba backend BLAS is first pinned to one thread (once per process)."""
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """a @ b (into ``out`` if given); on the Numba backend BLAS is first pinned to one thread (once per process)."""
     if numba_active() and not _state["pinned"]:
         set_blas_threads(1)
         _state["pinned"] = True
-    return a @ b
+    return np.matmul(a, b, out=out)

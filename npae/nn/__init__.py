@@ -7,6 +7,7 @@ from .layer import Layer
 from .norm import BatchNorm
 from .sampling import Subsample, Upsample
 from .sequential import Sequential
+from .workspace import Workspace, reusing_buffers, workspace_nbytes
 
 __all__ = ["Layer", "Conv2d", "ConvTranspose2d", "Bias", "BatchNorm", "CoordChannels", "Subsample", "Upsample",
-           "LeakyReLU", "Sigmoid", "Sequential"]
+           "LeakyReLU", "Sigmoid", "Sequential", "Workspace", "reusing_buffers", "workspace_nbytes"]

@@ -20,14 +20,16 @@ class LeakyReLU(Layer):
 
     def forward(self, x):
         x = check_input(self, x)
-        y, self._mask = kernels.leaky_relu(x, self.alpha)
+        y, self._mask = kernels.leaky_relu(x, self.alpha, out=self.buffer("y", x.shape, x.dtype),
+                                           mask=self.buffer("mask", x.shape, np.bool_))
         return y
 
     def backward(self, grad_out):
         if self._mask is None:
             raise RuntimeError("LeakyReLU: backward called before forward")
         grad_out = check_grad(self, grad_out, self._mask.shape)
-        return kernels.leaky_relu_backward(grad_out, self._mask, self.alpha)
+        return kernels.leaky_relu_backward(grad_out, self._mask, self.alpha,
+                                           out=self.buffer("grad_x", grad_out.shape, grad_out.dtype))
 
     def extra_repr(self):
         return f"alpha={self.alpha}"

@@ -31,11 +31,11 @@ class Bias(Layer):
         bias = self.params["bias"]
         x = check_input(self, x, self.channels, bias.dtype)
         self._shape = x.shape
-        return x + bias[None, :, None, None]
+        return np.add(x, bias[None, :, None, None], out=self.buffer("y", x.shape, x.dtype))
 
     def backward(self, grad_out):
         grad_out = check_grad(self, grad_out, self._shape)
-        self.grads["bias"][...] = grad_out.sum(axis=(0, 2, 3))
+        grad_out.sum(axis=(0, 2, 3), out=self.grads["bias"])
         return grad_out
 
     def extra_repr(self):

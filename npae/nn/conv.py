@@ -37,11 +37,15 @@ class Geometry:
     ho: int
     wo: int
 
-    def im2col(self, x):
-        return kernels.im2col(x, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
+    def cols_shape(self, x_shape) -> tuple[int, int]:
+        return (x_shape[1] * self.kh * self.kw, x_shape[0] * self.ho * self.wo)
 
-    def col2im(self, cols, x_shape):
-        return kernels.col2im(cols, x_shape, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
+    def im2col(self, x, out=None):
+        return kernels.im2col(x, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo, out=out)
+
+    def col2im(self, cols, x_shape, out=None):
+        return kernels.col2im(cols, x_shape, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo,
+                              out=out)
 
 
 def resolve_padding(padding, kernel: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -66,14 +70,22 @@ def resolve_padding(padding, kernel: tuple[int, int]) -> tuple[int, int, int, in
     return pair[0], pair[0], pair[1], pair[1]
 
 
-def to_channel_major(x: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (C, N*H*W)."""
-    return np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(x.shape[1], -1)
+def to_channel_major(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(N, C, H, W) -> (C, N*H*W), into ``out`` (C, N*H*W) if given."""
+    n_img, channels, h, w = x.shape
+    if out is None:
+        out = np.empty((channels, n_img * h * w), dtype=x.dtype)
+    np.copyto(out.reshape(channels, n_img, h, w), x.transpose(1, 0, 2, 3))
+    return out
 
 
-def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int) -> np.ndarray:
-    """(C, N*H*W) -> (N, C, H, W)."""
-    return np.ascontiguousarray(y2d.reshape(-1, n_img, h, w).transpose(1, 0, 2, 3))
+def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int, out: np.ndarray | None = None) -> np.ndarray:
+    """(C, N*H*W) -> (N, C, H, W), into ``out`` if given."""
+    channels = y2d.shape[0]
+    if out is None:
+        out = np.empty((n_img, channels, h, w), dtype=y2d.dtype)
+    np.copyto(out, y2d.reshape(channels, n_img, h, w).transpose(1, 0, 2, 3))
+    return out
 
 
 class _Convolution(Layer):
@@ -129,22 +141,25 @@ class Conv2d(_Convolution):
     def forward(self, x):
         weight = self.params["weight"]
         x = check_input(self, x, self.in_channels, weight.dtype)
+        n_img, dtype = x.shape[0], x.dtype
         g = self.geometry(x.shape[2], x.shape[3])
-        cols = g.im2col(x)
-        y2d = matmul(weight.reshape(self.out_channels, -1), cols)
+        cols = g.im2col(x, out=self.buffer("cols", g.cols_shape(x.shape), dtype))
+        y2d = matmul(weight.reshape(self.out_channels, -1), cols,
+                     out=self.buffer("y2d", (self.out_channels, cols.shape[1]), dtype))
         self._cache = (x.shape, g, cols)
-        return from_channel_major(y2d, x.shape[0], g.ho, g.wo)
+        return from_channel_major(y2d, n_img, g.ho, g.wo,
+                                  out=self.buffer("y", (n_img, self.out_channels, g.ho, g.wo), dtype))
 
     def backward(self, grad_out):
         if self._cache is None:
             raise RuntimeError("Conv2d: backward called before forward")
         x_shape, g, cols = self._cache
         grad_out = check_grad(self, grad_out, (x_shape[0], self.out_channels, g.ho, g.wo))
-        weight = self.params["weight"]
-        gy2d = to_channel_major(grad_out)
-        self.grads["weight"][...] = matmul(gy2d, cols.T).reshape(weight.shape)
-        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d)
-        return g.col2im(grad_cols, x_shape)
+        weight, dtype = self.params["weight"], grad_out.dtype
+        gy2d = to_channel_major(grad_out, out=self.buffer("gy2d", (self.out_channels, cols.shape[1]), dtype))
+        matmul(gy2d, cols.T, out=self.grads["weight"].reshape(self.out_channels, -1))
+        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d, out=self.buffer("grad_cols", cols.shape, dtype))
+        return g.col2im(grad_cols, x_shape, out=self.buffer("grad_x", x_shape, dtype))
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -194,12 +209,14 @@ class ConvTranspose2d(_Convolution):
     def forward(self, x):
         weight = self.params["weight"]
         x = check_input(self, x, self.in_channels, weight.dtype)
+        dtype = x.dtype
         g, ho, wo = self.geometry(x.shape[2], x.shape[3])
-        x2d = to_channel_major(x)
-        cols = matmul(weight.reshape(self.in_channels, -1).T, x2d)
         out_shape = (x.shape[0], self.out_channels, ho, wo)
+        x2d = to_channel_major(x, out=self.buffer("x2d", (self.in_channels, x.size // self.in_channels), dtype))
+        cols = matmul(weight.reshape(self.in_channels, -1).T, x2d,
+                      out=self.buffer("cols", g.cols_shape(out_shape), dtype))
         self._cache = (x.shape, g, x2d)
-        return g.col2im(cols, out_shape)
+        return g.col2im(cols, out_shape, out=self.buffer("y", out_shape, dtype))
 
     def backward(self, grad_out):
         if self._cache is None:
@@ -207,11 +224,12 @@ class ConvTranspose2d(_Convolution):
         x_shape, g, x2d = self._cache
         out_shape = self.output_shape(x_shape)
         grad_out = check_grad(self, grad_out, out_shape)
-        weight = self.params["weight"]
-        cols = g.im2col(grad_out)
-        self.grads["weight"][...] = matmul(x2d, cols.T).reshape(weight.shape)
-        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols)
-        return from_channel_major(grad_x2d, x_shape[0], x_shape[2], x_shape[3])
+        weight, dtype = self.params["weight"], grad_out.dtype
+        cols = g.im2col(grad_out, out=self.buffer("grad_cols", g.cols_shape(out_shape), dtype))
+        matmul(x2d, cols.T, out=self.grads["weight"].reshape(self.in_channels, -1))
+        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols, out=self.buffer("grad_x2d", x2d.shape, dtype))
+        return from_channel_major(grad_x2d, x_shape[0], x_shape[2], x_shape[3],
+                                  out=self.buffer("grad_x", x_shape, dtype))
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

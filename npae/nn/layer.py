@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .workspace import Workspace
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -70,7 +72,14 @@ def as_pair(value, what: str) -> tuple[int, int]:
 
 
 class Layer:
-    """Base class: no parameters, identity ``astype``; subclasses fill ``params``/``grads``."""
+    """Base class: no parameters, identity ``astype``; subclasses fill ``params``/``grads``.
+
+    ``reuse_buffers``: when True (see :func:`npae.reusing_buffers`), :meth:`buffer` hands out the
+    same arrays call after call, so the arrays ``forward``/``backward`` return are overwritten by the
+    next call; when False (the default) every call returns new arrays.
+    """
+
+    reuse_buffers = False
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -78,6 +87,22 @@ class Layer:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    @property
+    def has_workspace(self) -> bool:
+        return "_workspace" in self.__dict__
+
+    @property
+    def workspace(self) -> Workspace:
+        if not self.has_workspace:
+            self._workspace = Workspace()
+        return self._workspace
+
+    def buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised array for one role (``name``): kept and reused while ``reuse_buffers`` is on."""
+        if not self.reuse_buffers:
+            return np.empty(shape, dtype=dtype)
+        return self.workspace.get(name, shape, dtype)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
