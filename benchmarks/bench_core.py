@@ -11,7 +11,6 @@ installed) runs with as many threads as Numba.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import platform
 import time
@@ -107,20 +106,30 @@ def bench_layers(channels, batch, repeats, rng) -> list[dict]:
 
 
 def npae_step(channels, batch, rng, size=64, reuse_buffers=True):
-    """One training step as npae.Trainer takes it (outputs written into kept buffers unless reuse_buffers=False)."""
+    """One training step as npae.Trainer takes it: arrays from a BufferPool (unless reuse_buffers=False), and
+    the layers' kept arrays dropped at the end, so that nothing of a step outlives it."""
     model = disk_autoencoder("talk", channels=channels, image_size=size, rng=0)
     optimizer = npae.Adam(model, lr=1e-3)
     x = npae.data.disks(batch, size, rng=rng)[0]
-    loss_workspace = npae.Workspace() if reuse_buffers else None
+    pool = npae.BufferPool() if reuse_buffers else None
+
+    def forward_backward():
+        y = model.forward(x)
+        _, grad = npae.mse_loss(y, x, pool=pool)
+        model.backward(grad)
 
     def step():
-        with npae.reusing_buffers(model) if reuse_buffers else contextlib.nullcontext():
-            y = model.forward(x)
-            _, grad = npae.mse_loss(y, x, workspace=loss_workspace)
-            model.backward(grad)
+        if reuse_buffers:
+            with npae.reusing_buffers(model, pool):
+                forward_backward()
+        else:
+            forward_backward()
         optimizer.step()
+        npae.release_kept_arrays(model)
+        if reuse_buffers:
+            pool.end_step()
 
-    step.model = model
+    step.pool = pool
     return step
 
 

@@ -82,8 +82,9 @@ def activation_bytes(channels, batch, rng) -> int:
 
 
 def step_allocation(step) -> tuple[float, float]:
-    """(peak, retained) bytes newly allocated during one warm step, by tracemalloc."""
-    step()
+    """(peak, retained) bytes newly allocated during one step after three, by tracemalloc."""
+    for _ in range(3):
+        step()
     tracemalloc.start()
     tracemalloc.reset_peak()
     before, _ = tracemalloc.get_traced_memory()
@@ -94,13 +95,14 @@ def step_allocation(step) -> tuple[float, float]:
 
 
 def memory_row(channels, batch, rng) -> dict:
-    """A step's new allocations with kept buffers (npae's training) and with fresh arrays, against its activations."""
+    """Against the sum of a step's activations: the arena of npae's buffer pool, what a step allocates with it
+    (nothing, once planned), and the peak of a step that allocates fresh arrays."""
     reused = bench_core.npae_step(channels, batch, rng)
     new_peak, new_retained = step_allocation(reused)
     fresh_peak, _ = step_allocation(bench_core.npae_step(channels, batch, rng, reuse_buffers=False))
     mb = 2**20
     return {"activations_mb": activation_bytes(channels, batch, rng) / mb,
-            "buffers_mb": npae.workspace_nbytes(reused.model) / mb,
+            "buffers_mb": reused.pool.nbytes / mb,
             "step_new_mb": new_peak / mb, "step_retained_mb": new_retained / mb,
             "fresh_step_peak_mb": fresh_peak / mb}
 

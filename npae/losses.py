@@ -15,21 +15,20 @@ def _check_pair(name: str, prediction, target, reduction: str) -> None:
         raise ValueError(f"{name}: prediction shape {prediction.shape} != target shape {np.shape(target)}")
 
 
-def mse_loss(prediction, target, reduction="mean", workspace=None):
+def mse_loss(prediction, target, reduction="mean", pool=None):
     """L = sum (p - t)^2, divided by the number of elements if reduction="mean".
 
     dL/dp = 2 (p - t), divided likewise.  Returns (L as a Python float, dL/dp).  L is summed in float64.
-    With a :class:`~npae.nn.workspace.Workspace`, dL/dp and the float64 copy are written into its arrays
-    (no new array; the gradient returned is overwritten by the next call with the same workspace).
+    With a :class:`~npae.nn.workspace.BufferPool`, dL/dp and the float64 copy are taken from it.
     """
     _check_pair("mse_loss", prediction, target, reduction)
     target = np.asarray(target, dtype=prediction.dtype)
-    if workspace is None:
+    if pool is None:
         diff = prediction - target
         diff64 = diff.ravel().astype(np.float64)
     else:
-        diff = np.subtract(prediction, target, out=workspace.get("grad", prediction.shape, prediction.dtype))
-        diff64 = workspace.get("diff64", (diff.size,), np.float64)
+        diff = np.subtract(prediction, target, out=pool.empty(prediction.shape, prediction.dtype))
+        diff64 = pool.empty((diff.size,), np.float64)
         np.copyto(diff64, diff.ravel())
     scale = 1.0 / diff.size if reduction == "mean" else 1.0
     value = float(np.dot(diff64, diff64)) * scale

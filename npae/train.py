@@ -21,7 +21,7 @@ from . import checkpoint as ckpt
 from .data import disks
 from .losses import mse_loss
 from .models import Autoencoder, AutoencoderConfig, build_autoencoder, disk_autoencoder
-from .nn.workspace import Workspace, reusing_buffers
+from .nn.workspace import BufferPool, release_kept_arrays, reusing_buffers
 from .optim import Adam
 
 PRESET_TRAINING = {
@@ -136,8 +136,7 @@ class Trainer:
     def __init__(self, model: Autoencoder, config: TrainConfig, run_dir=None, data: np.ndarray | None = None,
                  reuse_buffers: bool = True):
         self.model, self.config = model, config
-        self.reuse_buffers = reuse_buffers
-        self.workspace = Workspace()
+        self.buffer_pool = BufferPool() if reuse_buffers else None
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.optimizer = make_optimizer(model, config)
         self.rng = np.random.default_rng(config.seed)
@@ -164,11 +163,14 @@ class Trainer:
             return np.take(self.train_images, rows, axis=0, out=out, mode="clip")
         return self._disks(self.config.batch_size, self.rng)[0]
 
-    def _workspace_batch(self) -> np.ndarray | None:
-        if not self.reuse_buffers or self.train_images is None:
+    def _batch_buffer(self) -> np.ndarray | None:
+        """The array the batches of ``steps()`` are drawn into (kept across steps), if buffers are reused."""
+        if self.buffer_pool is None or self.train_images is None:
             return None
         shape = (self.config.batch_size,) + self.train_images.shape[1:]
-        return self.workspace.get("batch", shape, self.train_images.dtype)
+        if getattr(self, "_batch", None) is None or self._batch.shape != shape:
+            self._batch = np.empty(shape, dtype=self.train_images.dtype)
+        return self._batch
 
     def _diverged(self, what: str) -> TrainingDiverged:
         where = ""
@@ -178,23 +180,40 @@ class Trainer:
                                 f"the parameters of step {self.step_count}{where}")
 
     def train_step(self, batch: np.ndarray) -> float:
-        """One step on ``batch``; raises TrainingDiverged, without updating, if the loss or a gradient is not finite."""
+        """One step on ``batch``; raises TrainingDiverged, without updating, if the loss or a gradient is not finite.
+
+        With ``reuse_buffers`` (the default) the step's arrays come from ``self.buffer_pool`` and the
+        layers drop what they kept for backward once the step is over.
+        """
         self.optimizer.lr = self.config.lr_at(self.step_count)
-        workspace = self.workspace if self.reuse_buffers else None
-        with reusing_buffers(self.model) if self.reuse_buffers else contextlib.nullcontext():
-            output = self.model.forward(batch)
-            loss, grad = mse_loss(output, batch, workspace=workspace)
-            if not math.isfinite(loss):
-                raise self._diverged(f"loss became {loss}")
-            self.model.backward(grad)
-        for name, g in self.model.grads.items():
-            finite = np.isfinite(g, out=None if workspace is None else workspace.get("finite " + name, g.shape, bool))
-            if not finite.all():
-                raise self._diverged(f"the gradient of {name} holds NaN or inf")
-        self.optimizer.step()
+        pool = self.buffer_pool
+        try:
+            with reusing_buffers(self.model, pool) if pool is not None else contextlib.nullcontext():
+                loss = self._loss_and_gradients(batch)
+            self._check_gradients()
+            self.optimizer.step()
+        finally:
+            if pool is not None:
+                release_kept_arrays(self.model)
+                pool.end_step()
         self.step_count += 1
         self.loss_history.append(loss)
         return loss
+
+    def _loss_and_gradients(self, batch: np.ndarray) -> float:
+        output = self.model.forward(batch)
+        loss, grad = mse_loss(output, batch, pool=self.buffer_pool)
+        if not math.isfinite(loss):
+            raise self._diverged(f"loss became {loss}")
+        self.model.backward(grad)
+        return loss
+
+    def _check_gradients(self) -> None:
+        pool = self.buffer_pool
+        for name, g in self.model.grads.items():
+            finite = np.isfinite(g, out=None if pool is None else pool.empty(g.shape, bool))
+            if not finite.all():
+                raise self._diverged(f"the gradient of {name} holds NaN or inf")
 
     def inspect_step(self, batch: np.ndarray | None = None):
         """One training step, recorded layer by layer (see :class:`npae.inspect.Inspector`).
@@ -220,7 +239,7 @@ class Trainer:
         if self.run_dir is not None and self.step_count == 0 and self.config.checkpoint_every:
             self.save(self.snapshot_path(0))
         while self.step_count < until:
-            loss = self.train_step(self.next_batch(out=self._workspace_batch()))
+            loss = self.train_step(self.next_batch(out=self._batch_buffer()))
             if self.run_dir is not None and self.config.checkpoint_every and \
                     self.step_count % self.config.checkpoint_every == 0:
                 self.save()

@@ -13,6 +13,8 @@ class LeakyReLU(Layer):
     Positively homogeneous: LeakyReLU(l t) = l LeakyReLU(t) for every l >= 0.
     """
 
+    kept_for_backward = ("_mask",)
+
     def __init__(self, alpha=0.2):
         super().__init__()
         self.alpha = float(alpha)
@@ -20,8 +22,8 @@ class LeakyReLU(Layer):
 
     def forward(self, x):
         x = check_input(self, x)
-        y, self._mask = kernels.leaky_relu(x, self.alpha, out=self.buffer("y", x.shape, x.dtype),
-                                           mask=self.buffer("mask", x.shape, np.bool_))
+        y, self._mask = kernels.leaky_relu(x, self.alpha, out=self.buffer(x.shape, x.dtype),
+                                           mask=self.buffer(x.shape, np.bool_))
         return y
 
     def backward(self, grad_out):
@@ -29,7 +31,7 @@ class LeakyReLU(Layer):
             raise RuntimeError("LeakyReLU: backward called before forward")
         grad_out = check_grad(self, grad_out, self._mask.shape)
         return kernels.leaky_relu_backward(grad_out, self._mask, self.alpha,
-                                           out=self.buffer("grad_x", grad_out.shape, grad_out.dtype))
+                                           out=self.buffer(grad_out.shape, grad_out.dtype))
 
     def extra_repr(self):
         return f"alpha={self.alpha}"

@@ -9,6 +9,9 @@ and ``W`` the weight reshaped to (O, C*kh*kw):
 
 where dy, x are in channel-major layout (channels, N*H*W).  The transposed
 convolution is exactly the input-gradient of a convolution, and vice versa.
+Conv2d keeps its input x for the backward pass and rebuilds cols from it there:
+x is already alive as the previous layer's output, cols would be kh*kw/(sh*sw)
+times larger.
 """
 from __future__ import annotations
 
@@ -91,6 +94,8 @@ def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int, out: np.ndar
 class _Convolution(Layer):
     """What both convolutions share: channel counts, kernel, stride and a He-initialised weight."""
 
+    kept_for_backward = ("_cache",)
+
     def __init__(self, in_channels, out_channels, kernel_size, stride, weight_layout: str, rng, dtype):
         super().__init__()
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
@@ -143,23 +148,26 @@ class Conv2d(_Convolution):
         x = check_input(self, x, self.in_channels, weight.dtype)
         n_img, dtype = x.shape[0], x.dtype
         g = self.geometry(x.shape[2], x.shape[3])
-        cols = g.im2col(x, out=self.buffer("cols", g.cols_shape(x.shape), dtype))
+        cols = g.im2col(x, out=self.buffer(g.cols_shape(x.shape), dtype))
         y2d = matmul(weight.reshape(self.out_channels, -1), cols,
-                     out=self.buffer("y2d", (self.out_channels, cols.shape[1]), dtype))
-        self._cache = (x.shape, g, cols)
+                     out=self.buffer((self.out_channels, cols.shape[1]), dtype))
+        self._cache = (x, g)
         return from_channel_major(y2d, n_img, g.ho, g.wo,
-                                  out=self.buffer("y", (n_img, self.out_channels, g.ho, g.wo), dtype))
+                                  out=self.buffer((n_img, self.out_channels, g.ho, g.wo), dtype))
 
     def backward(self, grad_out):
         if self._cache is None:
             raise RuntimeError("Conv2d: backward called before forward")
-        x_shape, g, cols = self._cache
-        grad_out = check_grad(self, grad_out, (x_shape[0], self.out_channels, g.ho, g.wo))
+        x, g = self._cache
+        grad_out = check_grad(self, grad_out, (x.shape[0], self.out_channels, g.ho, g.wo))
         weight, dtype = self.params["weight"], grad_out.dtype
-        gy2d = to_channel_major(grad_out, out=self.buffer("gy2d", (self.out_channels, cols.shape[1]), dtype))
+        cols_shape = g.cols_shape(x.shape)
+        gy2d = to_channel_major(grad_out, out=self.buffer((self.out_channels, cols_shape[1]), dtype))
+        cols = g.im2col(x, out=self.buffer(cols_shape, dtype))
         matmul(gy2d, cols.T, out=self.grads["weight"].reshape(self.out_channels, -1))
-        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d, out=self.buffer("grad_cols", cols.shape, dtype))
-        return g.col2im(grad_cols, x_shape, out=self.buffer("grad_x", x_shape, dtype))
+        del cols
+        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d, out=self.buffer(cols_shape, dtype))
+        return g.col2im(grad_cols, x.shape, out=self.buffer(x.shape, dtype))
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -212,11 +220,11 @@ class ConvTranspose2d(_Convolution):
         dtype = x.dtype
         g, ho, wo = self.geometry(x.shape[2], x.shape[3])
         out_shape = (x.shape[0], self.out_channels, ho, wo)
-        x2d = to_channel_major(x, out=self.buffer("x2d", (self.in_channels, x.size // self.in_channels), dtype))
+        x2d = to_channel_major(x, out=self.buffer((self.in_channels, x.size // self.in_channels), dtype))
         cols = matmul(weight.reshape(self.in_channels, -1).T, x2d,
-                      out=self.buffer("cols", g.cols_shape(out_shape), dtype))
+                      out=self.buffer(g.cols_shape(out_shape), dtype))
         self._cache = (x.shape, g, x2d)
-        return g.col2im(cols, out_shape, out=self.buffer("y", out_shape, dtype))
+        return g.col2im(cols, out_shape, out=self.buffer(out_shape, dtype))
 
     def backward(self, grad_out):
         if self._cache is None:
@@ -225,11 +233,11 @@ class ConvTranspose2d(_Convolution):
         out_shape = self.output_shape(x_shape)
         grad_out = check_grad(self, grad_out, out_shape)
         weight, dtype = self.params["weight"], grad_out.dtype
-        cols = g.im2col(grad_out, out=self.buffer("grad_cols", g.cols_shape(out_shape), dtype))
+        cols = g.im2col(grad_out, out=self.buffer(g.cols_shape(out_shape), dtype))
         matmul(x2d, cols.T, out=self.grads["weight"].reshape(self.in_channels, -1))
-        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols, out=self.buffer("grad_x2d", x2d.shape, dtype))
+        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols, out=self.buffer(x2d.shape, dtype))
         return from_channel_major(grad_x2d, x_shape[0], x_shape[2], x_shape[3],
-                                  out=self.buffer("grad_x", x_shape, dtype))
+                                  out=self.buffer(x_shape, dtype))
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .workspace import Workspace
-
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -74,12 +72,14 @@ def as_pair(value, what: str) -> tuple[int, int]:
 class Layer:
     """Base class: no parameters, identity ``astype``; subclasses fill ``params``/``grads``.
 
-    ``reuse_buffers``: when True (see :func:`npae.reusing_buffers`), :meth:`buffer` hands out the
-    same arrays call after call, so the arrays ``forward``/``backward`` return are overwritten by the
-    next call; when False (the default) every call returns new arrays.
+    ``buffer_pool``: None (the default), every call returns new arrays; a
+    :class:`~npae.nn.workspace.BufferPool` (set by :func:`npae.reusing_buffers`), :meth:`buffer`
+    takes the arrays from it, to be recycled once nothing refers to them.
     """
 
-    reuse_buffers = False
+    buffer_pool = None
+    kept_for_backward: tuple[str, ...] = ()
+    """Names of the attributes holding what ``forward`` keeps for ``backward`` (dropped by :meth:`release`)."""
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -88,21 +88,16 @@ class Layer:
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    @property
-    def has_workspace(self) -> bool:
-        return "_workspace" in self.__dict__
+    def release(self) -> None:
+        """Drop the arrays kept for the backward pass (``backward`` then needs a new ``forward``)."""
+        for name in self.kept_for_backward:
+            setattr(self, name, None)
 
-    @property
-    def workspace(self) -> Workspace:
-        if not self.has_workspace:
-            self._workspace = Workspace()
-        return self._workspace
-
-    def buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """An uninitialised array for one role (``name``): kept and reused while ``reuse_buffers`` is on."""
-        if not self.reuse_buffers:
+    def buffer(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised array for an output or a scratch result: new, or from ``buffer_pool``."""
+        if self.buffer_pool is None:
             return np.empty(shape, dtype=dtype)
-        return self.workspace.get(name, shape, dtype)
+        return self.buffer_pool.empty(shape, dtype)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
