@@ -58,7 +58,7 @@ class Request:
 
     nbytes: int
     birth: int
-    death: int = math.inf
+    death: float = math.inf
     offset: int = 0
     shares_with: list[int] = field(default_factory=list)
 
