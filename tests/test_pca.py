@@ -113,3 +113,16 @@ def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
     assert "(0.977)" in report and "S_on_z1" in report
     for name in ("pearson_ellipses.png", "ordering.png", "traversals_ellipses.png", "traversals_disks.png"):
         assert (out / name).stat().st_size > 0
+
+
+def test_rotation_diagnostics_on_known_codes():
+    from npae.experiments.pca import multiple_correlation, plane_angles
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(5000), rng.standard_normal(5000)
+    noise = rng.standard_normal(5000)
+    codes = np.column_stack([x, y, x + y])
+    angles = plane_angles(codes, x, y)
+    assert angles[0] < 2 and angles[1] > 88 and abs(angles[2] - 45) < 2
+    assert multiple_correlation(codes[:, 2:], x) == pytest.approx(np.sqrt(0.5), abs=0.02)
+    assert multiple_correlation(np.column_stack([x + y, x - y]), x) == pytest.approx(1.0, abs=1e-9)
+    assert multiple_correlation(noise[:, None], x) < 0.05

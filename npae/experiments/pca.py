@@ -66,6 +66,22 @@ def abs_pearson(codes: np.ndarray, attribute: np.ndarray) -> list[float]:
     return [float(abs(np.corrcoef(codes[keep, i], attribute[keep])[0, 1])) for i in range(codes.shape[1])]
 
 
+def multiple_correlation(codes: np.ndarray, attribute: np.ndarray) -> float:
+    """R of the least-squares fit attribute ~ a + codes @ b: how much of it the codes carry linearly, together."""
+    keep = np.isfinite(attribute)
+    target = attribute[keep] - attribute[keep].mean()
+    design = np.column_stack([np.ones(keep.sum()), codes[keep]])
+    residual = target - design @ np.linalg.lstsq(design, target, rcond=None)[0]
+    return float(np.sqrt(max(0.0, 1.0 - residual @ residual / (target @ target))))
+
+
+def plane_angles(codes: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[float]:
+    """Degrees, for each code, from the ``first`` attribute's axis in the plane of (first, second):
+    atan(|corr(z, second)| / |corr(z, first)|); 0 = the code follows ``first``, 90 = ``second``."""
+    return [float(np.degrees(np.arctan2(b, a)))
+            for a, b in zip(abs_pearson(codes, first), abs_pearson(codes, second))]
+
+
 def correlation_table(codes: np.ndarray, attributes: dict, names) -> dict:
     return {name: abs_pearson(codes, attributes[name]) for name in names}
 
@@ -132,6 +148,9 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
             if i != "SHV".index(stat) and value <= 0.05),
         "max_latent_correlation": off_diagonal_max(codes),
         "latent_correlation_matrix": np.round(np.corrcoef(codes, rowvar=False), 4).tolist(),
+        "z2_z3_angles_from_H_deg": plane_angles(codes[:, 1:], attributes["H"], attributes["V"]),
+        "R_H_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["H"]),
+        "R_V_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["V"]),
     }
     ae_errors = ordering_errors(model, test)
     pca_errors = linear_pca_errors(train, test, k)
@@ -165,6 +184,9 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
     metrics["max_other_corr"] = max(sorted(row)[-2] for row in table.values())
     metrics["max_latent_correlation"] = off_diagonal_max(codes)
     metrics["latent_correlation_matrix"] = np.round(np.corrcoef(codes, rowvar=False), 4).tolist()
+    metrics["angles_from_x_deg"] = plane_angles(codes, attributes["x"], attributes["y"])
+    for name in ("radius", "x", "y"):
+        metrics[f"R_{name}_from_codes"] = multiple_correlation(codes, attributes[name])
     figures = {"disks (radius, x, y): PCA-AE latent traversals (row i: z_i from -2 to 2)": plots.traversal_grid(
         traversals(model.decode, settings.components, train.dtype), out / "traversals_disks.png")}
     return metrics, figures
