@@ -19,7 +19,7 @@ def mse_loss(prediction, target, reduction="mean", pool=None):
     """L = sum (p - t)^2, divided by the number of elements if reduction="mean".
 
     dL/dp = 2 (p - t), divided likewise.  Returns (L as a Python float, dL/dp).  L is summed in float64.
-    With a :class:`~npae.nn.workspace.BufferPool`, dL/dp and the float64 copy are taken from it.
+    With a :class:`~npae.nn.memory.BufferPool`, dL/dp and the float64 copy are taken from it.
     """
     _check_pair("mse_loss", prediction, target, reduction)
     target = np.asarray(target, dtype=prediction.dtype)

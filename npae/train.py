@@ -21,7 +21,7 @@ from . import checkpoint as ckpt
 from .data import disks
 from .losses import mse_loss
 from .models import Autoencoder, AutoencoderConfig, build_autoencoder, disk_autoencoder
-from .nn.workspace import BufferPool, release_kept_arrays, reusing_buffers
+from .nn.memory import BufferPool, release_kept_arrays, reusing_buffers
 from .optim import Adam
 
 PRESET_TRAINING = {

@@ -73,7 +73,7 @@ class Layer:
     """Base class: no parameters, identity ``astype``; subclasses fill ``params``/``grads``.
 
     ``buffer_pool``: None (the default), every call returns new arrays; a
-    :class:`~npae.nn.workspace.BufferPool` (set by :func:`npae.reusing_buffers`), :meth:`buffer`
+    :class:`~npae.nn.memory.BufferPool` (set by :func:`npae.reusing_buffers`), :meth:`buffer`
     takes the arrays from it, to be recycled once nothing refers to them.
     """
 

@@ -6,7 +6,7 @@ import pytest
 
 import npae
 from npae.models import disk_autoencoder
-from npae.nn.workspace import Request, plan_offsets
+from npae.nn.memory import Request, plan_offsets
 from npae.train import Trainer, TrainConfig
 
 
