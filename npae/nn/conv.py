@@ -119,7 +119,8 @@ class Conv2d(_Convolution):
 
     Shapes: x (N, C, H, W), weight (O, C, kh, kw), y (N, O, Ho, Wo) with
     Ho = (H + pad_top + pad_bottom - kh) // s_h + 1.  ``backward`` overwrites
-    ``grads["weight"]``.
+    ``grads["weight"]``.  ``forward`` keeps a reference to x (not a copy) for
+    ``backward``: changing x in place in between changes the weight gradient.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding="same",
