@@ -31,9 +31,10 @@ PRESET_TRAINING = {
 """Default training of each preset.  "talk": the talk gives Adam lr 1e-3 and batch 300 (ICLR 2018);
 measured on 2 cores (seed 0, test MSE per pixel), lr 1e-2 with a cosine decay to 1e-5 and many small
 batches reaches the lowest test error within the 3-minute budget of the default run: batch 16 x 8000 steps
-9.78e-4 in 142 s (x 7000: 1.005e-3 in 152 s before the gather-table im2col; x 6500: 1.034e-3; x 6000 decaying to 1e-4: 1.11e-3; fresh disks every step instead of
-1000: 1.08e-3; 5000 training disks: 1.07e-3), batch 32 x 3500 1.31e-3, batch 8 x 10 000 (lr 5e-3) 1.17e-3, batch 64 x 3000
-(lr 1e-3 constant, 8 channels) 4.2e-3.  "official": the authors' code (lr 0.01, batch 64, 10 000 steps,
+9.78e-4 in 142-148 s (x 7000: 1.005e-3 in 152 s before the gather-table im2col; x 6500: 1.034e-3;
+x 6000 decaying to 1e-4: 1.11e-3; fresh disks every step instead of 1000: 1.08e-3; 5000 training disks:
+1.07e-3), batch 32 x 3500 1.31e-3, batch 8 x 10 000 (lr 5e-3) 1.17e-3, batch 64 x 3000 (lr 1e-3 constant,
+8 channels) 4.2e-3.  "official": the authors' code (lr 0.01, batch 64, 10 000 steps,
 supersampled disks)."""
 
 
@@ -137,6 +138,7 @@ class Trainer:
                  reuse_buffers: bool = True):
         self.model, self.config = model, config
         self.buffer_pool = BufferPool() if reuse_buffers else None
+        self._batch: np.ndarray | None = None
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.optimizer = make_optimizer(model, config)
         self.rng = np.random.default_rng(config.seed)
@@ -168,7 +170,7 @@ class Trainer:
         if self.buffer_pool is None or self.train_images is None:
             return None
         shape = (self.config.batch_size,) + self.train_images.shape[1:]
-        if getattr(self, "_batch", None) is None or self._batch.shape != shape:
+        if self._batch is None or self._batch.shape != shape:
             self._batch = np.empty(shape, dtype=self.train_images.dtype)
         return self._batch
 
