@@ -113,21 +113,19 @@ def npae_step(channels, batch, rng, size=64, reuse_buffers=True):
     x = npae.data.disks(batch, size, rng=rng)[0]
     pool = npae.BufferPool() if reuse_buffers else None
 
-    def forward_backward():
+    def forward_backward_update():
         y = model.forward(x)
         _, grad = npae.mse_loss(y, x, pool=pool)
         model.backward(grad)
+        optimizer.step()
 
     def step():
         if reuse_buffers:
-            with npae.reusing_buffers(model, pool):
-                forward_backward()
+            with npae.pooled_step(model, pool):
+                forward_backward_update()
         else:
-            forward_backward()
-        optimizer.step()
-        npae.release_kept_arrays(model)
-        if reuse_buffers:
-            pool.end_step()
+            forward_backward_update()
+            npae.release_kept_arrays(model)
 
     step.pool = pool
     return step

@@ -1,4 +1,4 @@
-"""Measurements of a trained disk autoencoder on the deterministic test set."""
+"""Measurements of trained autoencoders: the disk test set, and how linearly codes carry an attribute."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,3 +36,12 @@ def evaluate_disks(model, n=300, blur_sigma=0.5, supersample=None) -> dict:
         "radius": attributes["radius"], "area": attributes["area"], "z": codes,
         "images": images, "reconstructions": reconstructions,
     }
+
+
+def multiple_r2(codes: np.ndarray, attribute: np.ndarray) -> float:
+    """R^2 of the least-squares fit attribute ~ a + codes @ b, codes (N, k); NaN attributes are left out."""
+    keep = np.isfinite(attribute)
+    target = attribute[keep]
+    design = np.column_stack([np.ones(len(target)), codes[keep]])
+    fitted = design @ np.linalg.lstsq(design, target, rcond=None)[0]
+    return float(1 - np.var(target - fitted) / np.var(target))

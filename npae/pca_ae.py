@@ -21,7 +21,7 @@ from .models import Autoencoder, conv_decoder, conv_encoder
 from .nn import BatchNorm, Sequential
 from .nn.init import as_generator
 from .optim import Adam
-from .train import TrainingDiverged, check_training_data
+from .train import TrainingDiverged, check_training_data, non_finite_gradient
 
 
 @dataclass
@@ -110,9 +110,9 @@ def _train_pair(pair: Autoencoder, images: np.ndarray, config: PCATrainConfig, r
         loss = loss_and_grads(rng.integers(0, len(images), config.batch_size))
         if not math.isfinite(loss):
             raise TrainingDiverged(f"{name}: loss became {loss} at step {step + 1}; the update was not applied")
-        for param, grad in pair.grads.items():
-            if not np.all(np.isfinite(grad)):
-                raise TrainingDiverged(f"{name}: the gradient of {param} holds NaN or inf at step {step + 1}")
+        param = non_finite_gradient(pair.grads)
+        if param is not None:
+            raise TrainingDiverged(f"{name}: the gradient of {param} holds NaN or inf at step {step + 1}")
         optimizer.step()
         history.append(loss)
     return history

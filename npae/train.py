@@ -21,7 +21,7 @@ from . import checkpoint as ckpt
 from .data import disks
 from .losses import mse_loss
 from .models import Autoencoder, AutoencoderConfig, build_autoencoder, disk_autoencoder
-from .nn.memory import BufferPool, release_kept_arrays, reusing_buffers
+from .nn.memory import BufferPool, pooled_step
 from .optim import Adam
 
 PRESET_TRAINING = {
@@ -122,6 +122,14 @@ def check_training_data(data, dtype) -> np.ndarray:
     return np.ascontiguousarray(data)
 
 
+def non_finite_gradient(grads: dict[str, np.ndarray], pool: BufferPool | None = None) -> str | None:
+    """The name of the first gradient holding NaN or inf, or None (the test's scratch array from ``pool``)."""
+    for name, grad in grads.items():
+        if not np.isfinite(grad, out=None if pool is None else pool.empty(grad.shape, bool)).all():
+            return name
+    return None
+
+
 def make_optimizer(model: Autoencoder, config: TrainConfig) -> Adam:
     decay = (lambda name: name.startswith("encoder.")) if config.decay_on == "encoder" else None
     return Adam(model, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay, decay=decay)
@@ -189,15 +197,10 @@ class Trainer:
         """
         self.optimizer.lr = self.config.lr_at(self.step_count)
         pool = self.buffer_pool
-        try:
-            with reusing_buffers(self.model, pool) if pool is not None else contextlib.nullcontext():
-                loss = self._loss_and_gradients(batch)
+        with pooled_step(self.model, pool) if pool is not None else contextlib.nullcontext():
+            loss = self._loss_and_gradients(batch)
             self._check_gradients()
             self.optimizer.step()
-        finally:
-            if pool is not None:
-                release_kept_arrays(self.model)
-                pool.end_step()
         self.step_count += 1
         self.loss_history.append(loss)
         return loss
@@ -211,11 +214,9 @@ class Trainer:
         return loss
 
     def _check_gradients(self) -> None:
-        pool = self.buffer_pool
-        for name, g in self.model.grads.items():
-            finite = np.isfinite(g, out=None if pool is None else pool.empty(g.shape, bool))
-            if not finite.all():
-                raise self._diverged(f"the gradient of {name} holds NaN or inf")
+        name = non_finite_gradient(self.model.grads, self.buffer_pool)
+        if name is not None:
+            raise self._diverged(f"the gradient of {name} holds NaN or inf")
 
     def inspect_step(self, batch: np.ndarray | None = None):
         """One training step, recorded layer by layer (see :class:`npae.inspect.Inspector`).

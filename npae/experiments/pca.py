@@ -18,6 +18,7 @@ from scipy.sparse.linalg import svds
 
 from .. import plots
 from ..data import ellipses, positioned_disks
+from ..evaluate import multiple_r2
 from ..pca_ae import PCATrainConfig, train_pca_autoencoder, train_plain_autoencoder
 
 PUBLISHED = {
@@ -68,11 +69,7 @@ def abs_pearson(codes: np.ndarray, attribute: np.ndarray) -> list[float]:
 
 def multiple_correlation(codes: np.ndarray, attribute: np.ndarray) -> float:
     """R of the least-squares fit attribute ~ a + codes @ b: how much of it the codes carry linearly, together."""
-    keep = np.isfinite(attribute)
-    target = attribute[keep] - attribute[keep].mean()
-    design = np.column_stack([np.ones(keep.sum()), codes[keep]])
-    residual = target - design @ np.linalg.lstsq(design, target, rcond=None)[0]
-    return float(np.sqrt(max(0.0, 1.0 - residual @ residual / (target @ target))))
+    return float(np.sqrt(max(0.0, multiple_r2(codes, attribute))))
 
 
 def plane_angles(codes: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[float]:

@@ -20,6 +20,7 @@ from scipy import stats
 
 from .. import plots
 from ..data.position import allowed_positions, dirac_signals, diracs, positioned_disks
+from ..evaluate import multiple_r2
 from ..models import conv_autoencoder, ramp_encoder
 from ..train import Trainer, TrainConfig
 
@@ -172,13 +173,11 @@ def position_2d(settings: PositionSettings, coord_channels: bool, progress: bool
     test, attributes = positioned_disks(500, rng=np.random.default_rng([settings.seed, 23]), **draw)
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     outputs = model.forward(test)
-    design = np.column_stack([np.ones(len(codes)), codes])
     metrics = {"mse_per_pixel": float(np.mean((outputs.astype(np.float64) - test) ** 2)),
                "final_train_loss": float(np.mean(history[-50:]))}
     for axis in ("x", "y"):
         target = attributes[axis]
-        fitted = design @ np.linalg.lstsq(design, target, rcond=None)[0]
-        metrics[f"r2_{axis}_from_both_codes"] = float(1 - np.var(target - fitted) / np.var(target))
+        metrics[f"r2_{axis}_from_both_codes"] = multiple_r2(codes, target)
         for i in range(2):
             metrics[f"r2_z{i + 1}_vs_{axis}"] = float(stats.linregress(target, codes[:, i]).rvalue ** 2)
     return {"metrics": metrics, "codes": codes, "attributes": attributes, "test": test, "outputs": outputs}

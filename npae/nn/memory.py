@@ -21,9 +21,10 @@ static memory planners of deep-learning frameworks do:
    would share its bytes gets a new array instead.
 
 A steady-state step thus allocates no array at all.  Layers keep arrays for
-their backward pass (a convolution's input, an activation's mask): call
-:func:`release_kept_arrays` once the step is over, so that every array of a
-step dies within it (:class:`npae.Trainer` does both).
+their backward pass (a convolution's input, an activation's mask): they must
+drop them once the step is over (:func:`release_kept_arrays`), so that every
+array of a step dies within it.  ``with pooled_step(model, pool):`` around a
+whole step does it all, as :class:`npae.Trainer` does.
 """
 from __future__ import annotations
 
@@ -188,3 +189,15 @@ def release_kept_arrays(model) -> None:
     """Make every layer of ``model`` drop the arrays it keeps for its backward pass."""
     for layer in layers_of(model):
         layer.release()
+
+
+@contextlib.contextmanager
+def pooled_step(model, pool: BufferPool) -> Iterator[BufferPool]:
+    """One training step whose arrays come from ``pool``; on leaving it, the layers release what they kept
+    for backward and the pool closes the step (records, plans or replays, see :class:`BufferPool`)."""
+    try:
+        with reusing_buffers(model, pool):
+            yield pool
+    finally:
+        release_kept_arrays(model)
+        pool.end_step()
