@@ -45,3 +45,28 @@ def multiple_r2(codes: np.ndarray, attribute: np.ndarray) -> float:
     design = np.column_stack([np.ones(len(target)), codes[keep]])
     fitted = design @ np.linalg.lstsq(design, target, rcond=None)[0]
     return float(1 - np.var(target - fitted) / np.var(target))
+
+
+def correlation_ratio(code: np.ndarray, attribute: np.ndarray, bins: int = 20) -> float:
+    """eta^2 = 1 - E[Var(z | bin of a)] / Var(z): the share of the code's variance that its mean within
+    ``bins`` equal-count bins of the attribute explains (1 if z is any function of a, linear or not)."""
+    code, attribute = np.asarray(code, np.float64), np.asarray(attribute, np.float64)
+    edges = np.quantile(attribute, np.linspace(0, 1, bins + 1))
+    which = np.clip(np.searchsorted(edges, attribute, side="right") - 1, 0, bins - 1)
+    sums, counts = np.bincount(which, code, bins), np.bincount(which, minlength=bins)
+    means = sums / np.maximum(counts, 1)
+    return float(1 - np.sum((code - means[which]) ** 2) / np.sum((code - code.mean()) ** 2))
+
+
+def neighbour_r2(code: np.ndarray, attributes: np.ndarray, k: int = 10) -> float:
+    """R^2 of predicting z by the mean over the k nearest other samples in the standardised
+    attributes (N, m): near 1 if z is a smooth function of these attributes together."""
+    code = np.asarray(code, np.float64)
+    points = np.asarray(attributes, np.float64).reshape(len(code), -1)
+    points = (points - points.mean(axis=0)) / points.std(axis=0)
+    squared = np.sum(points ** 2, axis=1)
+    distances = squared[:, None] + squared[None, :] - 2 * points @ points.T
+    np.fill_diagonal(distances, np.inf)
+    nearest = np.argpartition(distances, k, axis=1)[:, :k]
+    predicted = code[nearest].mean(axis=1)
+    return float(1 - np.sum((code - predicted) ** 2) / np.sum((code - code.mean()) ** 2))

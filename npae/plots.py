@@ -196,7 +196,7 @@ def position_2d(runs: dict, path) -> Path:
 
 
 def pearson_tables(tables: dict, published: dict, path) -> Path:
-    """One heat map per model of |Pearson(z_i, statistic)|, npae's value over the published one."""
+    """One heat map per model of |Pearson(z_i, statistic)|, npae's value over the published one (if any)."""
     fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.2), squeeze=False)
     for ax, (name, table) in zip(axes[0], tables.items()):
         stats_names = list(table)
@@ -204,7 +204,9 @@ def pearson_tables(tables: dict, published: dict, path) -> Path:
         ax.imshow(values, cmap="Blues", vmin=0, vmax=1)
         for i, stat in enumerate(stats_names):
             for j in range(values.shape[1]):
-                ax.text(j, i, f"{values[i, j]:.2f}\n({published[name][stat][j]:.2f})", ha="center", va="center",
+                reference = published.get(name, {}).get(stat)
+                label = f"{values[i, j]:.2f}" + ("" if reference is None else f"\n({reference[j]:.2f})")
+                ax.text(j, i, label, ha="center", va="center",
                         fontsize=8, color="white" if values[i, j] > 0.6 else "black")
         ax.set_xticks(range(values.shape[1]), [f"z{j + 1}" for j in range(values.shape[1])])
         ax.set_yticks(range(len(stats_names)), stats_names)

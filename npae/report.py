@@ -53,6 +53,10 @@ DESCRIPTIONS = {
     "R_radius_from_codes": "multiple correlation of the radius with the three codes",
     "R_x_from_codes": "multiple correlation of x with the three codes",
     "R_y_from_codes": "multiple correlation of y with the three codes",
+    "explained_variance_fraction": "fraction of the training images' variance along each of the first k + 1 "
+                                   "principal axes",
+    "pca_ae_final_loss_per_stage": "training loss (BCE, plus the covariance term) of each stage, mean of its last "
+                                   "50 steps",
     "levels": "conv + sub-sampling levels of the hand-crafted encoder, ceil(log2 n)",
     "max_error_one_hot": "max over every one-hot e_p of |E(e_p) - p| (float64)",
     "max_error_random_signals": "max |E(x) - sum_t t x[t]| over 64 Gaussian random signals (float64)",
@@ -77,6 +81,11 @@ for _j in range(1, 9):
     DESCRIPTIONS[f"linear_pca_mse_{_j}_components"] = f"test MSE per pixel of linear PCA with {_j} components"
     for _name in ("S", "H", "V", "radius", "x", "y"):
         DESCRIPTIONS[f"{_name}_z{_j}"] = f"|Pearson(z{_j}, {_name})| on the test images"
+        DESCRIPTIONS[f"{_name}_pc{_j}"] = f"|Pearson| of {_name} with the coordinate on principal axis {_j}"
+        DESCRIPTIONS[f"eta2_{_name}_z{_j}"] = (f"correlation ratio eta^2(z{_j} | {_name}): the share of z{_j}'s "
+                                              f"variance explained by {_name} alone, linearly or not")
+    DESCRIPTIONS[f"neighbour_r2_all_z{_j}"] = (f"R^2 of z{_j} predicted from (radius, x, y) together by its 10 "
+                                              f"nearest neighbours")
 
 
 def cpu_name() -> str:

@@ -106,7 +106,11 @@ def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
     out = tmp_path / "pca"
     assert main(["reproduce", "pca", "--smoke", "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["ellipses"]) >= {"plain_ae", "pca_ae", "pca_ae_no_cov", "ordering", "pca_ae_checks"}
+    assert set(metrics["ellipses"]) >= {"plain_ae", "pca_ae", "pca_ae_no_cov", "linear_pca", "ordering",
+                                        "pca_ae_checks"}
+    assert {"eta2_radius_z1", "neighbour_r2_all_z3"} <= set(metrics["disks"]["dependence"])
+    explained = metrics["ellipses"]["linear_pca"]["explained_variance_fraction"]
+    assert len(explained) == 4 and all(a >= b > 0 for a, b in zip(explained, explained[1:])) and sum(explained) < 1
     values = [v for name, v in flatten(metrics) if not name.startswith("settings.") and isinstance(v, float)]
     assert values and all(np.isfinite(v) for v in values)
     report = (out / "report.md").read_text()
@@ -126,3 +130,17 @@ def test_rotation_diagnostics_on_known_codes():
     assert multiple_correlation(codes[:, 2:], x) == pytest.approx(np.sqrt(0.5), abs=0.02)
     assert multiple_correlation(np.column_stack([x + y, x - y]), x) == pytest.approx(1.0, abs=1e-9)
     assert multiple_correlation(noise[:, None], x) < 0.05
+
+
+def test_dependence_measures_see_nonlinear_functions():
+    from npae.evaluate import correlation_ratio, neighbour_r2
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-1, 1, 2000), rng.uniform(-1, 1, 2000)
+    folded = x ** 2
+    assert abs(np.corrcoef(folded, x)[0, 1]) < 0.1
+    assert correlation_ratio(folded, x) > 0.98 and correlation_ratio(folded, y) < 0.03
+    assert neighbour_r2(folded, np.column_stack([x, y])) > 0.98
+    mixed = x + np.sin(3 * y)
+    assert 0.2 < correlation_ratio(mixed, x) < 0.8
+    assert neighbour_r2(mixed, np.column_stack([x, y])) > 0.95
+    assert neighbour_r2(rng.standard_normal(2000), np.column_stack([x, y])) < 0.05

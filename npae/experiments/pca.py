@@ -1,10 +1,13 @@
 """The PCA-like autoencoder section of the talk, end to end (SCIENCE.md 3).
 
-1. Ellipses: plain AE, PCA-AE and PCA-AE without the covariance term, each with 3 codes; the table
-   of |Pearson(z_i, statistic)| for S (area), H and V next to the published values.
+1. Ellipses: plain AE, PCA-AE and PCA-AE without the covariance term, each with 3 codes, and linear
+   PCA's first 3 coordinates; the table of |Pearson(z_i, statistic)| for S (area), H and V next to
+   the published values, and the fraction of the variance along each of the first k + 1 principal axes
+   (two nearly equal fractions mean a plane in which linear PCA prefers no direction).
 2. The PCA-AE's latent correlation matrix, and the ordering: reconstruction error with the first
    j codes (decoder D_j) against linear PCA with j components.
-3. Disks with radius and position (3 attributes): is each of r, x, y carried by one axis?
+3. Disks with radius and position (3 attributes): is each of r, x, y carried by one axis?  Besides
+   Pearson, how each code depends on r, x, y when the dependence is not linear (:func:`dependence`).
 4. Latent traversals (decode z_i from -2 to 2, the other codes 0), one figure per dataset.
 """
 from __future__ import annotations
@@ -18,7 +21,7 @@ from scipy.sparse.linalg import svds
 
 from .. import plots
 from ..data import ellipses, positioned_disks
-from ..evaluate import multiple_r2
+from ..evaluate import correlation_ratio, multiple_r2, neighbour_r2
 from ..pca_ae import PCATrainConfig, train_pca_autoencoder, train_plain_autoencoder
 
 PUBLISHED = {
@@ -83,18 +86,44 @@ def correlation_table(codes: np.ndarray, attributes: dict, names) -> dict:
     return {name: abs_pearson(codes, attributes[name]) for name in names}
 
 
-def linear_pca_errors(train: np.ndarray, test: np.ndarray, components: int) -> list[float]:
-    """MSE per pixel of the test images projected on the first j principal components of the training images."""
+def principal_axes(train: np.ndarray, count: int):
+    """The first ``count`` principal axes of the training images: (mean (D,), basis (count, D) by decreasing
+    variance, explained (count,) = the fraction of the total variance along each axis)."""
     flat_train = train.reshape(len(train), -1).astype(np.float64)
     mean = flat_train.mean(axis=0)
-    _, singular_values, basis = svds(flat_train - mean, k=components, random_state=0)
-    basis = basis[np.argsort(singular_values)[::-1]]
+    centred = flat_train - mean
+    _, singular_values, basis = svds(centred, k=count, random_state=0)
+    order = np.argsort(singular_values)[::-1]
+    explained = singular_values[order] ** 2 / np.sum(centred ** 2)
+    return mean, basis[order], explained
+
+
+def linear_pca_errors(axes, test: np.ndarray, components: int) -> list[float]:
+    """MSE per pixel of the test images projected on the first j principal ``axes`` (mean, basis, _), j = 1..k."""
+    mean, basis, _ = axes
     centred = test.reshape(len(test), -1).astype(np.float64) - mean
     errors = []
     for j in range(1, components + 1):
         projection = centred @ basis[:j].T @ basis[:j]
         errors.append(float(np.mean((centred - projection) ** 2)))
     return errors
+
+
+def linear_pca_scores(axes, images: np.ndarray, components: int) -> np.ndarray:
+    """(N, k): the coordinates of the centred images on the first k principal axes (mean, basis, _)."""
+    mean, basis, _ = axes
+    return (images.reshape(len(images), -1).astype(np.float64) - mean) @ basis[:components].T
+
+
+def dependence(codes: np.ndarray, attributes: dict, names) -> dict:
+    """How each code depends on the attributes, linear or not: the correlation ratio eta^2(z_i | a) for each
+    attribute a alone, and the nearest-neighbour R^2 of z_i from all of them together."""
+    together = np.column_stack([attributes[name] for name in names])
+    result = {}
+    for i in range(codes.shape[1]):
+        result.update({f"eta2_{name}_z{i + 1}": correlation_ratio(codes[:, i], attributes[name]) for name in names})
+        result[f"neighbour_r2_all_z{i + 1}"] = neighbour_r2(codes[:, i], together)
+    return result
 
 
 def ordering_errors(model, test: np.ndarray) -> list[float]:
@@ -149,8 +178,13 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
         "R_H_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["H"]),
         "R_V_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["V"]),
     }
+    axes = principal_axes(train, k + 1)
+    tables["linear_pca"] = correlation_table(linear_pca_scores(axes, test, k), attributes, "SHV")
+    metrics["linear_pca"] = {f"{stat}_pc{i + 1}": value for stat, row in tables["linear_pca"].items()
+                             for i, value in enumerate(row)}
+    metrics["linear_pca"]["explained_variance_fraction"] = axes[2].tolist()
     ae_errors = ordering_errors(model, test)
-    pca_errors = linear_pca_errors(train, test, k)
+    pca_errors = linear_pca_errors(axes, test, k)
     metrics["ordering"] = {f"mse_first_{j + 1}_codes": ae_errors[j] for j in range(k)}
     metrics["ordering"].update({f"linear_pca_mse_{j + 1}_components": pca_errors[j] for j in range(k)})
     metrics["pca_ae_final_loss_per_stage"] = [float(np.mean(h[-50:])) for h in histories]
@@ -184,6 +218,11 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
     metrics["angles_from_x_deg"] = plane_angles(codes, attributes["x"], attributes["y"])
     for name in ("radius", "x", "y"):
         metrics[f"R_{name}_from_codes"] = multiple_correlation(codes, attributes[name])
+    metrics["dependence"] = dependence(codes, attributes, ("radius", "x", "y"))
+    axes = principal_axes(train, settings.components + 1)
+    linear = correlation_table(linear_pca_scores(axes, test, settings.components), attributes, ("radius", "x", "y"))
+    metrics["linear_pca"] = {f"{name}_pc{i + 1}": value for name, row in linear.items() for i, value in enumerate(row)}
+    metrics["linear_pca"]["explained_variance_fraction"] = axes[2].tolist()
     figures = {"disks (radius, x, y): PCA-AE latent traversals (row i: z_i from -2 to 2)": plots.traversal_grid(
         traversals(model.decode, settings.components, train.dtype), out / "traversals_disks.png")}
     return metrics, figures
@@ -207,10 +246,12 @@ def run_pca(out, settings: PCASettings, progress: bool = True) -> dict:
 
 def markdown_table(tables: dict) -> str:
     """|Pearson(z_i, S/H/V)|: npae (published) for each model, as a markdown table."""
-    lines = ["|Pearson(z_i, statistic)| on the test ellipses, npae (published):", "",
+    lines = ["|Pearson(z_i, statistic)| on the test ellipses, npae (published); for linear PCA, z_i is the"
+             " coordinate on the i-th principal axis:", "",
              "| model | statistic | z1 | z2 | z3 |", "| --- | --- | --- | --- | --- |"]
     for name, table in tables.items():
         for stat, row in table.items():
-            cells = [f"{v:.3f} ({p:.3f})" for v, p in zip(row, PUBLISHED[name][stat])]
+            published = PUBLISHED.get(name, {}).get(stat, [None] * len(row))
+            cells = [f"{v:.3f}" + ("" if p is None else f" ({p:.3f})") for v, p in zip(row, published)]
             lines.append(f"| {name} | {stat} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
