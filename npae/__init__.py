@@ -12,7 +12,8 @@ from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer,
 from .inspect import Inspector
 from .models import Autoencoder, conv_autoencoder, disk_autoencoder, ramp_encoder
 from .optim import SGD, Adam
-from .pca_ae import PCAAutoencoder, PCATrainConfig, train_pca_autoencoder
+from .pca_ae import (PCAAutoencoder, PCATrainConfig, load_pca_autoencoder, save_pca_autoencoder,
+                     train_pca_autoencoder)
 from .train import Trainer, TrainConfig, TrainingDiverged, load_checkpoint
 
 __version__ = "0.1.0"
@@ -22,5 +23,5 @@ __all__ = [
     "Sequential", "BufferPool", "reusing_buffers", "release_kept_arrays", "pooled_step", "mse_loss", "bce_loss", "covariance_penalty", "Adam", "SGD", "gradcheck", "GradcheckReport",
     "GradcheckError", "kernels", "data", "Autoencoder", "disk_autoencoder", "conv_autoencoder", "ramp_encoder", "Trainer", "TrainConfig",
     "TrainingDiverged", "load_checkpoint", "Inspector",
-    "PCAAutoencoder", "PCATrainConfig", "train_pca_autoencoder",
+    "PCAAutoencoder", "PCATrainConfig", "train_pca_autoencoder", "save_pca_autoencoder", "load_pca_autoencoder",
 ]

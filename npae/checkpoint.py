@@ -70,9 +70,10 @@ def resolve_path(path) -> Path:
     return path
 
 
-def read_checkpoint(path) -> tuple[dict, dict, dict, np.ndarray]:
-    """(meta, model params, optimiser state, loss history), refusing anything that is not a valid checkpoint."""
-    path = resolve_path(path)
+def read_archive(path, expected_format: str = FORMAT, version: int = VERSION) -> tuple[dict, dict]:
+    """(meta, every other entry) of an npae archive, loaded with ``allow_pickle=False``; a file that is
+    corrupt, not an .npz, or of another format or version raises :class:`CheckpointError`."""
+    path = Path(path)
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -89,10 +90,18 @@ def read_checkpoint(path) -> tuple[dict, dict, dict, np.ndarray]:
         meta = json.loads(str(contents.pop("meta")))
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path}: the 'meta' entry is not valid JSON") from error
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an npae checkpoint (format {meta.get('format')!r})")
-    if meta.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {meta.get('version')}, this npae reads {VERSION}")
+    if not isinstance(meta, dict) or meta.get("format") != expected_format:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointError(f"{path} is not an {expected_format} file (format {found!r})")
+    if meta.get("version") != version:
+        raise CheckpointError(f"{path} has {expected_format} version {meta.get('version')}, this npae reads {version}")
+    return meta, contents
+
+
+def read_checkpoint(path) -> tuple[dict, dict, dict, np.ndarray]:
+    """(meta, model params, optimiser state, loss history), refusing anything that is not a valid checkpoint."""
+    path = resolve_path(path)
+    meta, contents = read_archive(path)
     missing = [key for key in ("model_config", "train_config", "step", "rng_state") if key not in meta]
     if missing:
         raise CheckpointError(f"{path}: checkpoint metadata lacks {missing}")

@@ -8,17 +8,22 @@ E_1..E_{k-1} frozen, on
     L_k = BCE(D_k(z_1..z_k), x) + lambda_cov (1/(k-1)) sum_{i<k} mean(z_i z_k)^2.
 
 The earlier decoders are kept: D_j decodes the first j codes, which measures the ordering.
+:func:`save_pca_autoencoder` / :func:`load_pca_autoencoder` keep a trained model in one ``.npz``.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import CheckpointError, atomic_savez, read_archive
 from .losses import bce_loss, covariance_penalty
 from .models import Autoencoder, conv_decoder, conv_encoder
 from .nn import BatchNorm, Sequential
+from .nn.sequential import load_into
 from .nn.init import as_generator
 from .optim import Adam
 from .train import TrainingDiverged, check_training_data, non_finite_gradient
@@ -96,6 +101,63 @@ class PCAAutoencoder:
 
     def forward(self, x: np.ndarray, components: int | None = None) -> np.ndarray:
         return self.decode(self.encode(x, components))
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The live arrays: "encoder{i}.<param>", the normalisation's "encoder{i}.<layer>.running_mean" and
+        ".running_var", and "decoder{i}.<param>", for i = 1..k."""
+        arrays = {}
+        for i, (encoder, decoder) in enumerate(zip(self.encoders, self.decoders), start=1):
+            arrays.update({f"encoder{i}.{name}": value for name, value in encoder.params.items()})
+            for name, layer in encoder.named_layers():
+                if isinstance(layer, BatchNorm):
+                    arrays[f"encoder{i}.{name}.running_mean"] = layer.running_mean
+                    arrays[f"encoder{i}.{name}.running_var"] = layer.running_var
+            arrays.update({f"decoder{i}.{name}": value for name, value in decoder.params.items()})
+        return arrays
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every array the model needs to encode and decode (see :meth:`_arrays` for the names)."""
+        return {name: value.copy() for name, value in self._arrays().items()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Copy ``state`` into the model after checking every name, shape and dtype (ValueError / TypeError)."""
+        load_into(self._arrays(), state, type(self).__name__)
+
+    def config(self) -> dict:
+        return {"image_size": self.shape[-1], "channels": self.channels, "alpha": self.alpha,
+                "dtype": self.dtype.name, "components": self.components}
+
+
+PCA_FORMAT = "npae-pca-ae"
+PCA_VERSION = 1
+
+
+def save_pca_autoencoder(path, model: PCAAutoencoder, settings: dict | None = None) -> Path:
+    """Write ``model`` to the ``.npz`` at ``path`` atomically: a JSON "meta" entry (format, architecture,
+    ``settings``) and every array of :meth:`PCAAutoencoder.state_dict`.  Non-finite weights are refused."""
+    state = model.state_dict()
+    for name, value in state.items():
+        if not np.all(np.isfinite(value)):
+            raise CheckpointError(f"refusing to save the PCA-AE: {name!r} holds NaN or inf")
+    meta = {"format": PCA_FORMAT, "version": PCA_VERSION, "model": model.config(), "settings": settings or {}}
+    return atomic_savez(path, {"meta": np.array(json.dumps(meta)), **state})
+
+
+def load_pca_autoencoder(path) -> PCAAutoencoder:
+    """The PCA-AE saved by :func:`save_pca_autoencoder`, in evaluation mode; a corrupt file, another format or
+    arrays that do not fit the recorded architecture raise :class:`~npae.checkpoint.CheckpointError`."""
+    meta, arrays = read_archive(path, PCA_FORMAT, PCA_VERSION)
+    try:
+        config = meta["model"]
+        model = PCAAutoencoder(config["image_size"], config["channels"], config["alpha"], config["dtype"])
+        for _ in range(int(config["components"])):
+            model.add_component()
+        model.load_state_dict(arrays)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: the arrays do not fit the recorded PCA-AE: {error}") from error
+    for encoder in model.encoders:
+        set_training(encoder, False)
+    return model
 
 
 def _train_pair(pair: Autoencoder, images: np.ndarray, config: PCATrainConfig, rng: np.random.Generator,

@@ -81,6 +81,7 @@ for _j in range(1, 9):
     DESCRIPTIONS[f"linear_pca_mse_{_j}_components"] = f"test MSE per pixel of linear PCA with {_j} components"
     for _name in ("S", "H", "V", "radius", "x", "y"):
         DESCRIPTIONS[f"{_name}_z{_j}"] = f"|Pearson(z{_j}, {_name})| on the test images"
+        DESCRIPTIONS[f"spearman_{_name}_z{_j}"] = f"|Spearman(z{_j}, {_name})| on the test images (rank correlation)"
         DESCRIPTIONS[f"{_name}_pc{_j}"] = f"|Pearson| of {_name} with the coordinate on principal axis {_j}"
         DESCRIPTIONS[f"eta2_{_name}_z{_j}"] = (f"correlation ratio eta^2(z{_j} | {_name}): the share of z{_j}'s "
                                               f"variance explained by {_name} alone, linearly or not")

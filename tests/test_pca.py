@@ -109,6 +109,7 @@ def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
     assert set(metrics["ellipses"]) >= {"plain_ae", "pca_ae", "pca_ae_no_cov", "linear_pca", "ordering",
                                         "pca_ae_checks"}
     assert {"eta2_radius_z1", "neighbour_r2_all_z3"} <= set(metrics["disks"]["dependence"])
+    assert len(metrics["ellipses"]["pca_ae_spearman"]) == 9
     explained = metrics["ellipses"]["linear_pca"]["explained_variance_fraction"]
     assert len(explained) == 4 and all(a >= b > 0 for a, b in zip(explained, explained[1:])) and sum(explained) < 1
     values = [v for name, v in flatten(metrics) if not name.startswith("settings.") and isinstance(v, float)]
@@ -117,6 +118,7 @@ def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
     assert "(0.977)" in report and "S_on_z1" in report
     for name in ("pearson_ellipses.png", "ordering.png", "traversals_ellipses.png", "traversals_disks.png"):
         assert (out / name).stat().st_size > 0
+    assert npae.load_pca_autoencoder(out / "pca_ae_disks.npz").components == 3
 
 
 def test_rotation_diagnostics_on_known_codes():
@@ -132,6 +134,16 @@ def test_rotation_diagnostics_on_known_codes():
     assert multiple_correlation(noise[:, None], x) < 0.05
 
 
+def test_spearman_sees_monotone_codes_that_pearson_underrates():
+    from npae.experiments.pca import abs_pearson, abs_spearman
+    ratio = np.exp(np.random.default_rng(2).normal(0, 1.2, 3000))
+    ratio[5] = np.nan
+    codes = np.column_stack([np.log(ratio), -np.log(ratio)])
+    codes[5] = 0.0
+    assert abs_spearman(codes, ratio) == pytest.approx([1.0, 1.0])
+    assert max(abs_pearson(codes, ratio)) < 0.8
+
+
 def test_dependence_measures_see_nonlinear_functions():
     from npae.evaluate import correlation_ratio, neighbour_r2
     rng = np.random.default_rng(1)
@@ -144,3 +156,52 @@ def test_dependence_measures_see_nonlinear_functions():
     assert 0.2 < correlation_ratio(mixed, x) < 0.8
     assert neighbour_r2(mixed, np.column_stack([x, y])) > 0.95
     assert neighbour_r2(rng.standard_normal(2000), np.column_stack([x, y])) < 0.05
+
+
+def _small_trained_pca_ae(dtype=np.float32):
+    images, _ = ellipses(48, image_size=16, axis_range=(2, 8), rng=np.random.default_rng(3), dtype=dtype)
+    config = PCATrainConfig(steps=3, batch_size=8)
+    model, _ = npae.train_pca_autoencoder(images, 2, config, channels=(4, 4, 4))
+    return model, images
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_saved_pca_autoencoder_codes_and_decodes_bit_for_bit(tmp_path, dtype):
+    model, images = _small_trained_pca_ae(dtype)
+    path = npae.save_pca_autoencoder(tmp_path / "pca.npz", model, settings={"seed": 0})
+    assert [p.name for p in tmp_path.iterdir()] == ["pca.npz"]
+    loaded = npae.load_pca_autoencoder(path)
+    assert loaded.components == 2 and loaded.dtype == np.dtype(dtype)
+    codes = model.encode(images)
+    assert np.array_equal(loaded.encode(images), codes) and loaded.encode(images).dtype == dtype
+    assert np.array_equal(loaded.decode(codes[:, :1]), model.decode(codes[:, :1]))
+    assert np.array_equal(loaded.forward(images), model.forward(images))
+
+
+def test_pca_autoencoder_files_that_do_not_fit_are_refused(tmp_path):
+    from npae.checkpoint import CheckpointError, atomic_savez
+    model, _ = _small_trained_pca_ae()
+    path = npae.save_pca_autoencoder(tmp_path / "pca.npz", model)
+    (tmp_path / "cut.npz").write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        npae.load_pca_autoencoder(tmp_path / "cut.npz")
+    with np.load(path, allow_pickle=False) as archive:
+        contents = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(contents["meta"]))
+    without = {k: v for k, v in contents.items() if k != "decoder2.0.weight"}
+    atomic_savez(tmp_path / "missing.npz", without)
+    with pytest.raises(CheckpointError, match="do not fit.*decoder2.0.weight"):
+        npae.load_pca_autoencoder(tmp_path / "missing.npz")
+    meta["model"]["channels"] = [8, 4, 4]
+    atomic_savez(tmp_path / "wider.npz", {**contents, "meta": np.array(json.dumps(meta))})
+    with pytest.raises(CheckpointError, match="shape"):
+        npae.load_pca_autoencoder(tmp_path / "wider.npz")
+    trainer_file = tmp_path / "disk.npz"
+    npae.Trainer(npae.disk_autoencoder(image_size=16, channels=2), npae.TrainConfig(steps=1, batch_size=2,
+                 train_size=4, checkpoint_every=0), run_dir=tmp_path / "run").save(trainer_file)
+    with pytest.raises(CheckpointError, match="not an npae-pca-ae file"):
+        npae.load_pca_autoencoder(trainer_file)
+    model.decoders[0].params["0.weight"][0, 0, 0, 0] = np.nan
+    with pytest.raises(CheckpointError, match="NaN"):
+        npae.save_pca_autoencoder(tmp_path / "nan.npz", model)
+    assert not (tmp_path / "nan.npz").exists()

@@ -3,12 +3,14 @@
 1. Ellipses: plain AE, PCA-AE and PCA-AE without the covariance term, each with 3 codes, and linear
    PCA's first 3 coordinates; the table of |Pearson(z_i, statistic)| for S (area), H and V next to
    the published values, and the fraction of the variance along each of the first k + 1 principal axes
-   (two nearly equal fractions mean a plane in which linear PCA prefers no direction).
+   (two nearly equal fractions mean a plane in which linear PCA prefers no direction), and the
+   PCA-AE's table again with Spearman's rank correlation (blind to how a code bends the statistic).
 2. The PCA-AE's latent correlation matrix, and the ordering: reconstruction error with the first
    j codes (decoder D_j) against linear PCA with j components.
 3. Disks with radius and position (3 attributes): is each of r, x, y carried by one axis?  Besides
    Pearson, how each code depends on r, x, y when the dependence is not linear (:func:`dependence`).
 4. Latent traversals (decode z_i from -2 to 2, the other codes 0), one figure per dataset.
+The two trained PCA-AEs are saved as pca_ae_ellipses.npz and pca_ae_disks.npz (:func:`npae.load_pca_autoencoder`).
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 from scipy.sparse.linalg import svds
+from scipy.stats import spearmanr
 
 from .. import plots
 from ..data import ellipses, positioned_disks
 from ..evaluate import correlation_ratio, multiple_r2, neighbour_r2
-from ..pca_ae import PCATrainConfig, train_pca_autoencoder, train_plain_autoencoder
+from ..pca_ae import PCATrainConfig, save_pca_autoencoder, train_pca_autoencoder, train_plain_autoencoder
 
 PUBLISHED = {
     "plain_ae": {"S": (0.935, 0.464, 0.558), "H": (0.065, 0.803, 0.033), "V": (0.359, 0.019, 0.543)},
@@ -68,6 +71,13 @@ def abs_pearson(codes: np.ndarray, attribute: np.ndarray) -> list[float]:
     """|Pearson(z_i, attribute)| for each column of codes (N, k), ignoring NaN attributes."""
     keep = np.isfinite(attribute)
     return [float(abs(np.corrcoef(codes[keep, i], attribute[keep])[0, 1])) for i in range(codes.shape[1])]
+
+
+def abs_spearman(codes: np.ndarray, attribute: np.ndarray) -> list[float]:
+    """|Spearman(z_i, attribute)| for each column of codes (N, k), ignoring NaN attributes: as Pearson, but on
+    ranks, so a code that follows any increasing function of the attribute (log H, say) scores 1."""
+    keep = np.isfinite(attribute)
+    return [float(abs(spearmanr(codes[keep, i], attribute[keep])[0])) for i in range(codes.shape[1])]
 
 
 def multiple_correlation(codes: np.ndarray, attribute: np.ndarray) -> float:
@@ -161,6 +171,7 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
                                       progress=progress)
     tables["pca_ae_no_cov"] = correlation_table(no_cov.encode(test)[:, :, 0, 0], attributes, "SHV")
     model, histories = train_pca_autoencoder(train, k, config, channels=settings.channels, progress=progress)
+    save_pca_autoencoder(out / "pca_ae_ellipses.npz", model, settings=asdict(settings))
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     tables["pca_ae"] = correlation_table(codes, attributes, "SHV")
 
@@ -178,6 +189,8 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
         "R_H_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["H"]),
         "R_V_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["V"]),
     }
+    metrics["pca_ae_spearman"] = {f"spearman_{stat}_z{i + 1}": value for stat in "SHV"
+                                  for i, value in enumerate(abs_spearman(codes, attributes[stat]))}
     axes = principal_axes(train, k + 1)
     tables["linear_pca"] = correlation_table(linear_pca_scores(axes, test, k), attributes, "SHV")
     metrics["linear_pca"] = {f"{stat}_pc{i + 1}": value for stat, row in tables["linear_pca"].items()
@@ -206,6 +219,7 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
     test, attributes = positioned_disks(settings.test_count, rng=np.random.default_rng([settings.seed, 42]), **draw)
     model, _ = train_pca_autoencoder(train, settings.components, settings.train_config(),
                                      channels=settings.channels, progress=progress)
+    save_pca_autoencoder(out / "pca_ae_disks.npz", model, settings=asdict(settings))
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     table = correlation_table(codes, attributes, ("radius", "x", "y"))
     metrics = {f"{name}_z{i + 1}": value for name, row in table.items() for i, value in enumerate(row)}
