@@ -74,18 +74,21 @@ def read_archive(path, expected_format: str = FORMAT, version: int = VERSION) ->
     """(meta, every other entry) of an npae archive, loaded with ``allow_pickle=False``; a file that is
     corrupt, not an .npz, or of another format or version raises :class:`CheckpointError`."""
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {expected_format} file at {path}")
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{path} is not an npae checkpoint (not an .npz archive)")
+            raise CheckpointError(f"{path} is not an {expected_format} file (not an .npz archive)")
         with loaded as archive:
             contents = {key: archive[key] for key in archive.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
         if isinstance(error, CheckpointError):
             raise
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated file): {error}") from error
+        raise CheckpointError(f"{path} is not a readable {expected_format} file (corrupt or truncated): "
+                              f"{error}") from error
     if "meta" not in contents:
-        raise CheckpointError(f"{path} is not an npae checkpoint (no 'meta' entry)")
+        raise CheckpointError(f"{path} is not an {expected_format} file (no 'meta' entry)")
     try:
         meta = json.loads(str(contents.pop("meta")))
     except json.JSONDecodeError as error:

@@ -124,6 +124,7 @@ class PCAAutoencoder:
         load_into(self._arrays(), state, type(self).__name__)
 
     def config(self) -> dict:
+        """The architecture, as JSON-ready values: what :func:`load_pca_autoencoder` rebuilds the model from."""
         return {"image_size": self.shape[-1], "channels": self.channels, "alpha": self.alpha,
                 "dtype": self.dtype.name, "components": self.components}
 
@@ -147,8 +148,11 @@ def load_pca_autoencoder(path) -> PCAAutoencoder:
     """The PCA-AE saved by :func:`save_pca_autoencoder`, in evaluation mode; a corrupt file, another format or
     arrays that do not fit the recorded architecture raise :class:`~npae.checkpoint.CheckpointError`."""
     meta, arrays = read_archive(path, PCA_FORMAT, PCA_VERSION)
+    config = meta.get("model")
+    needed = ("image_size", "channels", "alpha", "dtype", "components")
+    if not isinstance(config, dict) or any(key not in config for key in needed):
+        raise CheckpointError(f"{path}: the metadata lacks the model's {list(needed)}")
     try:
-        config = meta["model"]
         model = PCAAutoencoder(config["image_size"], config["channels"], config["alpha"], config["dtype"])
         for _ in range(int(config["components"])):
             model.add_component()

@@ -84,9 +84,10 @@ for _j in range(1, 9):
         DESCRIPTIONS[f"spearman_{_name}_z{_j}"] = f"|Spearman(z{_j}, {_name})| on the test images (rank correlation)"
         DESCRIPTIONS[f"{_name}_pc{_j}"] = f"|Pearson| of {_name} with the coordinate on principal axis {_j}"
         DESCRIPTIONS[f"eta2_{_name}_z{_j}"] = (f"correlation ratio eta^2(z{_j} | {_name}): the share of z{_j}'s "
-                                              f"variance explained by {_name} alone, linearly or not")
-    DESCRIPTIONS[f"neighbour_r2_all_z{_j}"] = (f"R^2 of z{_j} predicted from (radius, x, y) together by its 10 "
-                                              f"nearest neighbours")
+                                              f"variance explained by {_name} alone, linearly or not (20 bins; "
+                                              f"about 0.02 for an unrelated code)")
+    DESCRIPTIONS[f"neighbour_r2_all_z{_j}"] = (f"R^2 of z{_j} predicted from all the attributes together by its 10 "
+                                              f"nearest neighbours (about -0.1 for an unrelated code)")
 
 
 def cpu_name() -> str:

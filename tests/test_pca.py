@@ -118,7 +118,11 @@ def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
     assert "(0.977)" in report and "S_on_z1" in report
     for name in ("pearson_ellipses.png", "ordering.png", "traversals_ellipses.png", "traversals_disks.png"):
         assert (out / name).stat().st_size > 0
-    assert npae.load_pca_autoencoder(out / "pca_ae_disks.npz").components == 3
+    test, _ = ellipses(16, rng=np.random.default_rng(5))
+    for name in ("pca_ae_ellipses.npz", "pca_ae_disks.npz"):
+        model = npae.load_pca_autoencoder(out / name)
+        assert model.components == 3 and model.channels == [4, 4, 4, 4, 4]
+        assert model.encode(test).shape == (16, 3, 1, 1) and np.all(np.isfinite(model.forward(test)))
 
 
 def test_rotation_diagnostics_on_known_codes():
@@ -156,6 +160,25 @@ def test_dependence_measures_see_nonlinear_functions():
     assert 0.2 < correlation_ratio(mixed, x) < 0.8
     assert neighbour_r2(mixed, np.column_stack([x, y])) > 0.95
     assert neighbour_r2(rng.standard_normal(2000), np.column_stack([x, y])) < 0.05
+    assert correlation_ratio(rng.standard_normal(2000), x) < 0.03
+
+
+def test_dependence_measures_leave_out_nan_and_refuse_bad_input():
+    from npae.evaluate import correlation_ratio, neighbour_r2
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(-1, 1, 500), rng.uniform(-1, 1, 500)
+    folded, holed = x ** 2, x.copy()
+    holed[7] = np.nan
+    assert correlation_ratio(folded, holed) > 0.95 and neighbour_r2(folded, np.column_stack([holed, y])) > 0.95
+    assert neighbour_r2(folded, holed) > 0.95
+    with pytest.raises(ValueError, match=r"\(N,\) or \(N, m\)"):
+        neighbour_r2(folded, np.vstack([x, y]))
+    with pytest.raises(ValueError, match="constant"):
+        neighbour_r2(folded, np.column_stack([x, np.ones(500)]))
+    with pytest.raises(ValueError, match="k"):
+        neighbour_r2(folded, x, k=500)
+    with pytest.raises(ValueError, match="bins"):
+        correlation_ratio(folded, x, bins=0)
 
 
 def _small_trained_pca_ae(dtype=np.float32):
@@ -196,6 +219,15 @@ def test_pca_autoencoder_files_that_do_not_fit_are_refused(tmp_path):
     atomic_savez(tmp_path / "wider.npz", {**contents, "meta": np.array(json.dumps(meta))})
     with pytest.raises(CheckpointError, match="shape"):
         npae.load_pca_autoencoder(tmp_path / "wider.npz")
+    with pytest.raises(FileNotFoundError):
+        npae.load_pca_autoencoder(tmp_path / "absent.npz")
+    meta_only = dict(meta, model={"image_size": 16})
+    atomic_savez(tmp_path / "bare.npz", {**contents, "meta": np.array(json.dumps(meta_only))})
+    with pytest.raises(CheckpointError, match="metadata lacks"):
+        npae.load_pca_autoencoder(tmp_path / "bare.npz")
+    atomic_savez(tmp_path / "future.npz", {**contents, "meta": np.array(json.dumps(dict(meta, version=2)))})
+    with pytest.raises(CheckpointError, match="version 2"):
+        npae.load_pca_autoencoder(tmp_path / "future.npz")
     trainer_file = tmp_path / "disk.npz"
     npae.Trainer(npae.disk_autoencoder(image_size=16, channels=2), npae.TrainConfig(steps=1, batch_size=2,
                  train_size=4, checkpoint_every=0), run_dir=tmp_path / "run").save(trainer_file)

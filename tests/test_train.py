@@ -74,7 +74,7 @@ def test_corrupt_and_foreign_checkpoints_are_refused(tmp_path):
         load_checkpoint(truncated)
     foreign = tmp_path / "foreign.npz"
     np.savez(foreign, weights=np.zeros(3))
-    with pytest.raises(CheckpointError, match="not an npae checkpoint"):
+    with pytest.raises(CheckpointError, match="not an npae-checkpoint file"):
         load_checkpoint(foreign)
     pickled = tmp_path / "pickled.npz"
     np.savez(pickled, meta=np.array([{"format": "x"}], dtype=object))

@@ -201,7 +201,8 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
     metrics["ordering"] = {f"mse_first_{j + 1}_codes": ae_errors[j] for j in range(k)}
     metrics["ordering"].update({f"linear_pca_mse_{j + 1}_components": pca_errors[j] for j in range(k)})
     metrics["pca_ae_final_loss_per_stage"] = [float(np.mean(h[-50:])) for h in histories]
-    figures["ellipses: |Pearson(z_i, S/H/V)|, npae against the published values"] = plots.pearson_tables(
+    figures["ellipses: |Pearson(z_i, S/H/V)|, npae against the published values (none for linear PCA)"] = \
+        plots.pearson_tables(
         tables, PUBLISHED, out / "pearson_ellipses.png")
     figures["ellipses: reconstruction error with the first j codes (PCA-AE) and j principal components"] = \
         plots.ordering(ae_errors, pca_errors, out / "ordering.png")
