@@ -156,11 +156,14 @@ def _position(args, out: Path, mode: str) -> dict:
 
 
 def _pca(args, out: Path, mode: str) -> dict:
-    from .experiments.pca import PCASettings, run_pca
+    from .experiments.pca import PCASettings, estimate_seconds, run_pca
 
     settings = PCASettings.mode(mode, args.seed)
     if args.steps is not None:
         settings.steps = args.steps
+    if mode == "full":
+        print(f"pca --full: 10 stage trainings of {settings.steps} steps of batch {settings.batch_size}; "
+              f"estimated {estimate_seconds(settings) / 3600:.1f} hours from 2 timed steps on this machine")
     print(f"npae reproduce pca ({mode}, seed {settings.seed}): 3 models on ellipses and one on disks, "
           f"{settings.components} codes, {settings.steps} steps of batch {settings.batch_size} per stage -> {out}")
     return run_pca(out, settings, progress=not args.quiet)

@@ -237,3 +237,13 @@ def test_pca_autoencoder_files_that_do_not_fit_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match="NaN"):
         npae.save_pca_autoencoder(tmp_path / "nan.npz", model)
     assert not (tmp_path / "nan.npz").exists()
+
+
+def test_full_mode_is_the_notebook_and_its_time_is_estimated():
+    from npae.experiments.pca import PCASettings, estimate_seconds
+    full = PCASettings.mode("full")
+    assert (full.train_count, full.test_count, full.steps, full.batch_size, full.lr) == (12800, 2560, 2500, 512, 1e-3)
+    tiny = PCASettings(steps=10, batch_size=4, channels=(2, 2, 2, 2, 2))
+    assert 0 < estimate_seconds(tiny, timed_steps=1) < 60
+    with pytest.raises(ValueError, match="unknown mode"):
+        PCASettings.mode("long")
