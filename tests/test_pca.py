@@ -247,3 +247,17 @@ def test_full_mode_is_the_notebook_and_its_time_is_estimated():
     assert 0 < estimate_seconds(tiny, timed_steps=1) < 60
     with pytest.raises(ValueError, match="unknown mode"):
         PCASettings.mode("long")
+
+
+def test_principal_axes_order_the_variance_and_project_exactly():
+    from npae.experiments.pca import linear_pca_errors, principal_axes
+    rng = np.random.default_rng(6)
+    directions = np.linalg.qr(rng.standard_normal((16, 3)))[0].T
+    images = (rng.standard_normal((200, 3)) * [5.0, 2.0, 1.0]) @ directions
+    axes = principal_axes(images.reshape(200, 1, 4, 4), 3)
+    assert np.all(np.diff(axes.explained) < 0) and axes.explained.sum() == pytest.approx(1.0)
+    assert np.allclose(np.abs(axes.basis @ directions.T), np.eye(3), atol=0.1)
+    errors = linear_pca_errors(axes, images.reshape(200, 1, 4, 4), 3)
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-20
+    with pytest.raises(ValueError, match="components"):
+        axes.coordinates(images, 4)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from scipy.sparse.linalg import svds
@@ -110,33 +111,38 @@ def correlation_table(codes: np.ndarray, attributes: dict, names) -> dict:
     return {name: abs_pearson(codes, attributes[name]) for name in names}
 
 
-def principal_axes(train: np.ndarray, count: int):
-    """The first ``count`` principal axes of the training images: (mean (D,), basis (count, D) by decreasing
-    variance, explained (count,) = the fraction of the total variance along each axis)."""
+class PrincipalAxes(NamedTuple):
+    """Linear PCA of images flattened to D pixels: the mean (D,), the axes (count, D) by decreasing variance,
+    and ``explained`` (count,), the fraction of the total variance along each axis."""
+
+    mean: np.ndarray
+    basis: np.ndarray
+    explained: np.ndarray
+
+    def coordinates(self, images: np.ndarray, components: int) -> np.ndarray:
+        """(N, j): the centred images' coordinates on the first j = ``components`` axes."""
+        if not 1 <= components <= len(self.basis):
+            raise ValueError(f"components must be in [1, {len(self.basis)}], got {components}")
+        return (images.reshape(len(images), -1).astype(np.float64) - self.mean) @ self.basis[:components].T
+
+
+def principal_axes(train: np.ndarray, count: int) -> PrincipalAxes:
+    """The first ``count`` principal axes of the training images (truncated SVD of the centred images)."""
     flat_train = train.reshape(len(train), -1).astype(np.float64)
     mean = flat_train.mean(axis=0)
     centred = flat_train - mean
     _, singular_values, basis = svds(centred, k=count, random_state=0)
     order = np.argsort(singular_values)[::-1]
-    explained = singular_values[order] ** 2 / np.sum(centred ** 2)
-    return mean, basis[order], explained
+    return PrincipalAxes(mean, basis[order], singular_values[order] ** 2 / np.sum(centred ** 2))
 
 
-def linear_pca_errors(axes, test: np.ndarray, components: int) -> list[float]:
-    """MSE per pixel of the test images projected on the first j principal ``axes`` (mean, basis, _), j = 1..k."""
-    mean, basis, _ = axes
-    centred = test.reshape(len(test), -1).astype(np.float64) - mean
-    errors = []
-    for j in range(1, components + 1):
-        projection = centred @ basis[:j].T @ basis[:j]
-        errors.append(float(np.mean((centred - projection) ** 2)))
-    return errors
-
-
-def linear_pca_scores(axes, images: np.ndarray, components: int) -> np.ndarray:
-    """(N, k): the coordinates of the centred images on the first k principal axes (mean, basis, _)."""
-    mean, basis, _ = axes
-    return (images.reshape(len(images), -1).astype(np.float64) - mean) @ basis[:components].T
+def linear_pca_errors(axes: PrincipalAxes, test: np.ndarray, components: int) -> list[float]:
+    """MSE per pixel of the test images projected on the first j principal axes, j = 1..k."""
+    if not 1 <= components <= len(axes.basis):
+        raise ValueError(f"components must be in [1, {len(axes.basis)}], got {components}")
+    centred = test.reshape(len(test), -1).astype(np.float64) - axes.mean
+    return [float(np.mean((centred - centred @ axes.basis[:j].T @ axes.basis[:j]) ** 2))
+            for j in range(1, components + 1)]
 
 
 def dependence(codes: np.ndarray, attributes: dict, names) -> dict:
@@ -206,10 +212,10 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
     metrics["pca_ae_spearman"] = {f"spearman_{stat}_z{i + 1}": value for stat in "SHV"
                                   for i, value in enumerate(abs_spearman(codes, attributes[stat]))}
     axes = principal_axes(train, k + 1)
-    tables["linear_pca"] = correlation_table(linear_pca_scores(axes, test, k), attributes, "SHV")
+    tables["linear_pca"] = correlation_table(axes.coordinates(test, k), attributes, "SHV")
     metrics["linear_pca"] = {f"{stat}_pc{i + 1}": value for stat, row in tables["linear_pca"].items()
                              for i, value in enumerate(row)}
-    metrics["linear_pca"]["explained_variance_fraction"] = axes[2].tolist()
+    metrics["linear_pca"]["explained_variance_fraction"] = axes.explained.tolist()
     ae_errors = ordering_errors(model, test)
     pca_errors = linear_pca_errors(axes, test, k)
     metrics["ordering"] = {f"mse_first_{j + 1}_codes": ae_errors[j] for j in range(k)}
@@ -249,9 +255,9 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
         metrics[f"R_{name}_from_codes"] = multiple_correlation(codes, attributes[name])
     metrics["dependence"] = dependence(codes, attributes, ("radius", "x", "y"))
     axes = principal_axes(train, settings.components + 1)
-    linear = correlation_table(linear_pca_scores(axes, test, settings.components), attributes, ("radius", "x", "y"))
+    linear = correlation_table(axes.coordinates(test, settings.components), attributes, ("radius", "x", "y"))
     metrics["linear_pca"] = {f"{name}_pc{i + 1}": value for name, row in linear.items() for i, value in enumerate(row)}
-    metrics["linear_pca"]["explained_variance_fraction"] = axes[2].tolist()
+    metrics["linear_pca"]["explained_variance_fraction"] = axes.explained.tolist()
     figures = {"disks (radius, x, y): PCA-AE latent traversals (row i: z_i from -2 to 2)": plots.traversal_grid(
         traversals(model.decode, settings.components, train.dtype), out / "traversals_disks.png")}
     return metrics, figures
