@@ -48,11 +48,16 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path
     return path
 
 
+def refuse_non_finite(arrays: dict[str, np.ndarray], what: str) -> None:
+    """Raise CheckpointError naming the first array that holds NaN or inf: ``what`` is never saved broken."""
+    for name, value in arrays.items():
+        if not np.all(np.isfinite(value)):
+            raise CheckpointError(f"refusing to write {what}: {name!r} holds NaN or inf")
+
+
 def write_checkpoint(path, model_params: dict, optim_state: dict, meta: dict, loss_history) -> Path:
     """Write a checkpoint atomically; ``meta`` must be JSON-serialisable.  Non-finite weights are refused."""
-    for name, value in model_params.items():
-        if not np.all(np.isfinite(value)):
-            raise CheckpointError(f"refusing to write a checkpoint: parameter {name!r} holds NaN or inf")
+    refuse_non_finite(model_params, "a checkpoint")
     arrays = {"meta": np.array(json.dumps({"format": FORMAT, "version": VERSION, **meta}))}
     arrays.update({f"model/{name}": value for name, value in model_params.items()})
     arrays.update({f"optim/{key}": value for key, value in optim_state.items()})

@@ -162,7 +162,7 @@ def _pca(args, out: Path, mode: str) -> dict:
     if args.steps is not None:
         settings.steps = args.steps
     if mode == "full":
-        print(f"pca --full: 10 stage trainings of {settings.steps} steps of batch {settings.batch_size}; "
+        print(f"pca --full: {1 + 3 * settings.components} stage trainings of {settings.steps} steps of batch {settings.batch_size}; "
               f"estimated {estimate_seconds(settings) / 3600:.1f} hours from 2 timed steps on this machine")
     print(f"npae reproduce pca ({mode}, seed {settings.seed}): 3 models on ellipses and one on disks, "
           f"{settings.components} codes, {settings.steps} steps of batch {settings.batch_size} per stage -> {out}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import CheckpointError, atomic_savez, read_archive
+from .checkpoint import CheckpointError, atomic_savez, read_archive, refuse_non_finite
 from .losses import bce_loss, covariance_penalty
 from .models import Autoencoder, conv_decoder, conv_encoder
 from .nn import BatchNorm, Sequential
@@ -137,9 +137,7 @@ def save_pca_autoencoder(path, model: PCAAutoencoder, settings: dict | None = No
     """Write ``model`` to the ``.npz`` at ``path`` atomically: a JSON "meta" entry (format, architecture,
     ``settings``) and every array of :meth:`PCAAutoencoder.state_dict`.  Non-finite weights are refused."""
     state = model.state_dict()
-    for name, value in state.items():
-        if not np.all(np.isfinite(value)):
-            raise CheckpointError(f"refusing to save the PCA-AE: {name!r} holds NaN or inf")
+    refuse_non_finite(state, "the PCA-AE")
     meta = {"format": PCA_FORMAT, "version": PCA_VERSION, "model": model.config(), "settings": settings or {}}
     return atomic_savez(path, {"meta": np.array(json.dumps(meta)), **state})
 

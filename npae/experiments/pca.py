@@ -111,6 +111,11 @@ def correlation_table(codes: np.ndarray, attributes: dict, names) -> dict:
     return {name: abs_pearson(codes, attributes[name]) for name in names}
 
 
+def flat_table(table: dict, column: str = "z") -> dict:
+    """{name: [v1, v2, ...]} as {"<name>_<column>1": v1, ...}, the metrics' layout."""
+    return {f"{name}_{column}{i + 1}": value for name, row in table.items() for i, value in enumerate(row)}
+
+
 class PrincipalAxes(NamedTuple):
     """Linear PCA of images flattened to D pixels: the mean (D,), the axes (count, D) by decreasing variance,
     and ``explained`` (count,), the fraction of the total variance along each axis."""
@@ -119,10 +124,13 @@ class PrincipalAxes(NamedTuple):
     basis: np.ndarray
     explained: np.ndarray
 
-    def coordinates(self, images: np.ndarray, components: int) -> np.ndarray:
-        """(N, j): the centred images' coordinates on the first j = ``components`` axes."""
+    def check(self, components: int) -> None:
         if not 1 <= components <= len(self.basis):
             raise ValueError(f"components must be in [1, {len(self.basis)}], got {components}")
+
+    def coordinates(self, images: np.ndarray, components: int) -> np.ndarray:
+        """(N, j): the centred images' coordinates on the first j = ``components`` axes."""
+        self.check(components)
         return (images.reshape(len(images), -1).astype(np.float64) - self.mean) @ self.basis[:components].T
 
 
@@ -138,11 +146,17 @@ def principal_axes(train: np.ndarray, count: int) -> PrincipalAxes:
 
 def linear_pca_errors(axes: PrincipalAxes, test: np.ndarray, components: int) -> list[float]:
     """MSE per pixel of the test images projected on the first j principal axes, j = 1..k."""
-    if not 1 <= components <= len(axes.basis):
-        raise ValueError(f"components must be in [1, {len(axes.basis)}], got {components}")
+    axes.check(components)
     centred = test.reshape(len(test), -1).astype(np.float64) - axes.mean
     return [float(np.mean((centred - centred @ axes.basis[:j].T @ axes.basis[:j]) ** 2))
             for j in range(1, components + 1)]
+
+
+def linear_pca_metrics(axes: PrincipalAxes, test: np.ndarray, attributes: dict, names, components: int):
+    """(|Pearson| table of the attributes with the first ``components`` coordinates, its metrics with the
+    explained variance fractions of every axis in ``axes``)."""
+    table = correlation_table(axes.coordinates(test, components), attributes, names)
+    return table, {**flat_table(table, "pc"), "explained_variance_fraction": axes.explained.tolist()}
 
 
 def dependence(codes: np.ndarray, attributes: dict, names) -> dict:
@@ -196,8 +210,7 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
     tables["pca_ae"] = correlation_table(codes, attributes, "SHV")
 
     for name in ("plain_ae", "pca_ae", "pca_ae_no_cov"):
-        metrics[name] = {f"{stat}_z{i + 1}": value for stat, row in tables[name].items()
-                         for i, value in enumerate(row)}
+        metrics[name] = flat_table(tables[name])
     metrics["pca_ae_checks"] = {
         "S_on_z1": tables["pca_ae"]["S"][0],
         "max_off_diagonal_where_published_small": max(
@@ -209,21 +222,17 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
         "R_H_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["H"]),
         "R_V_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["V"]),
     }
-    metrics["pca_ae_spearman"] = {f"spearman_{stat}_z{i + 1}": value for stat in "SHV"
-                                  for i, value in enumerate(abs_spearman(codes, attributes[stat]))}
+    metrics["pca_ae_spearman"] = {f"spearman_{name}": value for name, value in flat_table(
+        {stat: abs_spearman(codes, attributes[stat]) for stat in "SHV"}).items()}
     axes = principal_axes(train, k + 1)
-    tables["linear_pca"] = correlation_table(axes.coordinates(test, k), attributes, "SHV")
-    metrics["linear_pca"] = {f"{stat}_pc{i + 1}": value for stat, row in tables["linear_pca"].items()
-                             for i, value in enumerate(row)}
-    metrics["linear_pca"]["explained_variance_fraction"] = axes.explained.tolist()
+    tables["linear_pca"], metrics["linear_pca"] = linear_pca_metrics(axes, test, attributes, "SHV", k)
     ae_errors = ordering_errors(model, test)
     pca_errors = linear_pca_errors(axes, test, k)
     metrics["ordering"] = {f"mse_first_{j + 1}_codes": ae_errors[j] for j in range(k)}
     metrics["ordering"].update({f"linear_pca_mse_{j + 1}_components": pca_errors[j] for j in range(k)})
     metrics["pca_ae_final_loss_per_stage"] = [float(np.mean(h[-50:])) for h in histories]
     figures["ellipses: |Pearson(z_i, S/H/V)|, npae against the published values (none for linear PCA)"] = \
-        plots.pearson_tables(
-        tables, PUBLISHED, out / "pearson_ellipses.png")
+        plots.pearson_tables(tables, PUBLISHED, out / "pearson_ellipses.png")
     figures["ellipses: reconstruction error with the first j codes (PCA-AE) and j principal components"] = \
         plots.ordering(ae_errors, pca_errors, out / "ordering.png")
     figures["ellipses: PCA-AE latent traversals (row i: z_i from -2 to 2)"] = plots.traversal_grid(
@@ -243,7 +252,7 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
     save_pca_autoencoder(out / "pca_ae_disks.npz", model, settings=asdict(settings))
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     table = correlation_table(codes, attributes, ("radius", "x", "y"))
-    metrics = {f"{name}_z{i + 1}": value for name, row in table.items() for i, value in enumerate(row)}
+    metrics = flat_table(table)
     carriers = [int(np.argmax(row)) for row in table.values()]
     metrics["one_axis_per_attribute"] = len(set(carriers)) == len(carriers)
     metrics["min_carrier_corr"] = min(max(row) for row in table.values())
@@ -255,9 +264,7 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
         metrics[f"R_{name}_from_codes"] = multiple_correlation(codes, attributes[name])
     metrics["dependence"] = dependence(codes, attributes, ("radius", "x", "y"))
     axes = principal_axes(train, settings.components + 1)
-    linear = correlation_table(axes.coordinates(test, settings.components), attributes, ("radius", "x", "y"))
-    metrics["linear_pca"] = {f"{name}_pc{i + 1}": value for name, row in linear.items() for i, value in enumerate(row)}
-    metrics["linear_pca"]["explained_variance_fraction"] = axes.explained.tolist()
+    _, metrics["linear_pca"] = linear_pca_metrics(axes, test, attributes, ("radius", "x", "y"), settings.components)
     figures = {"disks (radius, x, y): PCA-AE latent traversals (row i: z_i from -2 to 2)": plots.traversal_grid(
         traversals(model.decode, settings.components, train.dtype), out / "traversals_disks.png")}
     return metrics, figures
