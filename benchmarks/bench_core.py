@@ -105,30 +105,12 @@ def bench_layers(channels, batch, repeats, rng) -> list[dict]:
     return rows
 
 
-def npae_step(channels, batch, rng, size=64, reuse_buffers=True):
-    """One training step as npae.Trainer takes it: arrays from a BufferPool (unless reuse_buffers=False), and
-    the layers' kept arrays dropped at the end, so that nothing of a step outlives it."""
+def npae_step(channels, batch, rng, size=64):
+    """One training step as npae.Trainer takes it (:func:`npae.training_step`: forward, MSE, backward, checks, Adam)."""
     model = disk_autoencoder("talk", channels=channels, image_size=size, rng=0)
     optimizer = npae.Adam(model, lr=1e-3)
     x = npae.data.disks(batch, size, rng=rng)[0]
-    pool = npae.BufferPool() if reuse_buffers else None
-
-    def forward_backward_update():
-        y = model.forward(x)
-        _, grad = npae.mse_loss(y, x, pool=pool)
-        model.backward(grad)
-        optimizer.step()
-
-    def step():
-        if reuse_buffers:
-            with npae.pooled_step(model, pool):
-                forward_backward_update()
-        else:
-            forward_backward_update()
-            npae.release_kept_arrays(model)
-
-    step.pool = pool
-    return step
+    return lambda: npae.training_step(model, optimizer, x)
 
 
 def torch_model(channels, size=64):

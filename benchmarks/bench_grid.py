@@ -95,16 +95,11 @@ def step_allocation(step) -> tuple[float, float]:
 
 
 def memory_row(channels, batch, rng) -> dict:
-    """Against the sum of a step's activations: the arena of npae's buffer pool, what a step allocates with it
-    (nothing, once planned), and the peak of a step that allocates fresh arrays."""
-    reused = bench_core.npae_step(channels, batch, rng)
-    new_peak, new_retained = step_allocation(reused)
-    fresh_peak, _ = step_allocation(bench_core.npae_step(channels, batch, rng, reuse_buffers=False))
+    """The peak memory a steady-state training step allocates, against the sum of its activations."""
+    peak, retained = step_allocation(bench_core.npae_step(channels, batch, rng))
     mb = 2**20
-    return {"activations_mb": activation_bytes(channels, batch, rng) / mb,
-            "buffers_mb": reused.pool.nbytes / mb,
-            "step_new_mb": new_peak / mb, "step_retained_mb": new_retained / mb,
-            "fresh_step_peak_mb": fresh_peak / mb}
+    return {"activations_mb": activation_bytes(channels, batch, rng) / mb, "step_peak_mb": peak / mb,
+            "step_retained_mb": retained / mb}
 
 
 def layer_breakdown(channels, batch, repeats, rng) -> list[dict]:
@@ -208,8 +203,7 @@ def main(argv=None) -> dict:
     results = {"machine": info, "date": time.strftime("%Y-%m-%d %H:%M"), "grid": []}
     print("\ntraining step (ms, median of {}) and inference (ms); ratio = npae / other".format(args.repeats))
     print(f"{'C':>3} {'B':>4} {'npae':>7} {'numpy':>7} {'torch':>7} {'t.cl':>7} {'/numpy':>7} {'/torch':>7} "
-          f"{'/t.cl':>7} | {'inf npae':>8} {'inf torch':>9} {'/torch':>7} | {'act MB':>7} {'buf MB':>7} "
-          f"{'new MB':>7} {'fresh MB':>8}")
+          f"{'/t.cl':>7} | {'inf npae':>8} {'inf torch':>9} {'/torch':>7} | {'act MB':>7} {'peak MB':>8}")
     for c in args.channels:
         for b in args.batches:
             r = grid_row(c, b, args.repeats, rng)
@@ -220,8 +214,7 @@ def main(argv=None) -> dict:
                   f"{bench_core.ratio(r['npae_ms'], r.get('torch_channels_last_ms')):>7} | "
                   f"{r['npae_infer_ms']:8.1f} {r.get('torch_infer_ms', np.nan):9.1f} "
                   f"{bench_core.ratio(r['npae_infer_ms'], r.get('torch_infer_ms')):>7} | "
-                  f"{r['activations_mb']:7.1f} {r['buffers_mb']:7.1f} {r['step_new_mb']:7.3f} "
-                  f"{r['fresh_step_peak_mb']:8.1f}", flush=True)
+                  f"{r['activations_mb']:7.1f} {r['step_peak_mb']:8.1f}", flush=True)
     results["layers"] = layer_breakdown(8, 64, args.repeats, rng)
     print("\nwhere npae's step goes (C = 8, batch 64): median ms per layer")
     for r in results["layers"]:

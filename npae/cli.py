@@ -1,57 +1,33 @@
-"""The ``npae`` command line: argument parsing only; the work is done by the library."""
+"""The ``npae`` command line: it parses arguments, calls library functions and prints what they return."""
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 
 def _train(args) -> int:
-    from . import plots
-    from .evaluate import evaluate_disks
-    from .models import disk_autoencoder
-    from .train import Trainer, default_config
+    from .run import clear_run, holds_run, run_directory, train_run
+    from .train import default_config
 
-    out = Path(args.out or f"runs/{args.preset}-latent{args.latent_dim}{'-nobias' if args.no_bias else ''}")
-    if (out / "checkpoint.npz").exists() or (out / "snapshots").exists():
-        if not args.overwrite:
-            raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
-        shutil.rmtree(out / "snapshots", ignore_errors=True)
-        (out / "checkpoint.npz").unlink(missing_ok=True)
-    model = disk_autoencoder(args.preset, latent_dim=args.latent_dim, bias=not args.no_bias,
-                             channels=args.channels, rng=np.random.default_rng([args.seed, 0]))
+    out = Path(args.out) if args.out else run_directory(args.preset, args.latent_dim, not args.no_bias)
     given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
     config = default_config(args.preset, seed=args.seed, train_size=args.train_size,
                             weight_decay=args.weight_decay, decay_on=args.decay_on,
                             checkpoint_every=args.checkpoint_every,
                             **{key: value for key, value in given.items() if value is not None})
+    if holds_run(out):
+        if not args.overwrite:
+            raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
+        clear_run(out)
     print(f"npae train: {args.preset} preset, latent {args.latent_dim}, bias {not args.no_bias}, "
           f"{config.steps} steps of batch {config.batch_size}, lr {config.lr}, seed {config.seed} -> {out}")
-    start = time.perf_counter()
-    trainer = Trainer(model, config, out)
-    trainer.run(progress=not args.quiet)
-    seconds = time.perf_counter() - start
-    result = evaluate_disks(trainer.model, **config.data_settings())
-    metrics = {
-        "preset": args.preset, "latent_dim": args.latent_dim, "bias": not args.no_bias, "steps": trainer.step_count,
-        "seed": args.seed, "train_seconds": round(seconds, 2),
-        "final_train_loss": float(np.mean(trainer.loss_history[-20:])),
-        "test_mse": result["test_mse"], "spearman_z_r2": result["spearman_z_r2"],
-        "spearman_z_area": result["spearman_z_area"],
-    }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    np.save(out / "loss_history.npy", np.asarray(trainer.loss_history))
-    plots.loss_curve(trainer.loss_history, out / "loss.png")
-    plots.reconstructions(result["images"], result["reconstructions"], out / "reconstructions.png")
-    plots.latent_vs_attributes(result["radius"], result["area"], result["z"], result["spearman_z_r2"],
-                               result["spearman_z_area"], out / "latent.png")
-    print(f"done in {seconds:.1f} s: final training loss {metrics['final_train_loss']:.3e}; on the 300 test disks "
-          f"MSE per pixel {metrics['test_mse']:.3e}, |Spearman(z, r^2)| {metrics['spearman_z_r2']:.5f}")
+    metrics = train_run(out, config, args.preset, args.latent_dim, not args.no_bias, args.channels,
+                        progress=not args.quiet)
+    print(f"done in {metrics['train_seconds']:.1f} s: final training loss {metrics['final_train_loss']:.3e}; on the "
+          f"300 test disks MSE per pixel {metrics['test_mse']:.3e}, |Spearman(z, r^2)| {metrics['spearman_z_r2']:.5f}")
     print(f"wrote {out / 'checkpoint.npz'}, metrics.json, loss.png, reconstructions.png, latent.png")
     return 0
 
@@ -73,7 +49,7 @@ def _inspect(args) -> int:
 
 def _gradcheck(args) -> int:
     from .data import disks
-    from .gradcheck import gradcheck
+    from .gradcheck import gradcheck_model
     from .models import disk_autoencoder
 
     model = disk_autoencoder(args.preset, latent_dim=args.latent_dim, dtype=np.float64,
@@ -85,23 +61,14 @@ def _gradcheck(args) -> int:
     for name, value in model.params.items():
         if name.endswith("bias"):
             value[...] = rng.uniform(-0.1, 0.1, value.shape)
-    failed = 0
     print(f"gradcheck of the {args.preset} autoencoder (float64, batch {args.batch} of {size}x{size} disks plus "
           f"N(0, 0.01^2) noise, random biases so that no pre-activation sits on the LeakyReLU kink); "
           f"worst relative error per layer:")
-    for part in ("encoder", "decoder"):
-        sequential = getattr(model, part)
-        h = x if part == "encoder" else model.encoder.forward(x)
-        for name, layer in sequential.named_layers(part + "."):
-            report = gradcheck(layer, h, max_elements=args.max_elements, seed=args.seed)
-            worst = report.worst
-            failed += not report.ok
-            print(f"  {name:<12} {type(layer).__name__:<16} worst rel err {worst.max_rel_error:9.2e} "
-                  f"({worst.name}) {'ok' if report.ok else 'FAILED'}")
-            h = layer.forward(h)
-    whole = gradcheck(model.encoder, x, max_elements=args.max_elements, seed=args.seed)
-    print(f"  whole encoder: {'ok' if whole.ok else 'FAILED'} (worst rel err {whole.worst.max_rel_error:.2e})")
-    failed += not whole.ok
+    failed = 0
+    for name, layer, report in gradcheck_model(model, x, args.max_elements, args.seed):
+        failed += not report.ok
+        print(f"  {name:<14} {type(layer).__name__:<16} worst rel err {report.worst.max_rel_error:9.2e} "
+              f"({report.worst.name}) {'ok' if report.ok else 'FAILED'}")
     return 1 if failed else 0
 
 

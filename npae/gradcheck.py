@@ -154,3 +154,16 @@ def gradcheck(target, x, *, h=1e-6, atol=1e-7, rtol=1e-5, seed=0, max_elements=2
     if raise_on_fail and not report.ok:
         raise GradcheckError("gradcheck failed:\n" + str(report))
     return report
+
+
+def gradcheck_model(model, x, max_elements: int = 64, seed: int = 0):
+    """Check every leaf layer of an autoencoder on the activations of ``x`` (float64), then the whole encoder.
+
+    Yields (qualified layer name, layer, report), and last ("whole encoder", encoder, report).
+    """
+    for part in ("encoder", "decoder"):
+        h = x if part == "encoder" else model.encoder.forward(x)
+        for name, layer in getattr(model, part).named_layers(part + "."):
+            yield name, layer, gradcheck(layer, h, max_elements=max_elements, seed=seed)
+            h = layer.forward(h)
+    yield "whole encoder", model.encoder, gradcheck(model.encoder, x, max_elements=max_elements, seed=seed)

@@ -1,11 +1,13 @@
 """Step-by-step inspection of training: every activation, gradient and Adam moment of one step.
 
-``Inspector(model, optimizer).step(batch)`` runs one training step layer by
-layer and returns a :class:`StepRecord` with, for each layer, its input and
-output, and for each parameter its value before the step, gradient, Adam
-moments m and v after the step, the update applied and ||update|| / ||weight||;
-and the loss before and after the step.  It runs exactly the computation of
-``Trainer.train_step``, so the recorded loss is the one training saw.
+``Inspector(model, optimizer).step(batch)`` takes the training step of npae
+(:func:`npae.step.training_step`, the one the Trainer takes) with a
+:class:`~npae.step.Tape` attached, and turns what the tape holds into a
+:class:`StepRecord`: for each layer, its input, output and input gradient, and
+for each parameter its value before the step, gradient, Adam moments m and v
+after the step, the update applied and ||update|| / ||weight||; and the loss
+before and after the step.  The arrays are the ones the step made, so what it
+shows is what training did.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .losses import mse_loss
+from .step import Tape, reconstruction, training_step
 
 
 def stats(array: np.ndarray) -> dict[str, float]:
@@ -93,32 +96,21 @@ class StepRecord:
 
 
 class Inspector:
-    """Runs training steps of ``model`` with ``optimizer`` and records everything (reads, never alters the maths)."""
+    """Takes training steps of ``model`` with ``optimizer`` and records everything (reads, never alters the maths)."""
 
-    def __init__(self, model, optimizer, loss=mse_loss):
-        self.model, self.optimizer, self.loss = model, optimizer, loss
+    def __init__(self, model, optimizer, loss=mse_loss, step_label: str = ""):
+        self.model, self.optimizer, self.loss, self.step_label = model, optimizer, loss, step_label
 
-    def step(self, batch: np.ndarray, target: np.ndarray | None = None) -> StepRecord:
-        """One training step on ``batch`` (an autoencoder's target is the batch itself), recorded."""
-        target = batch if target is None else target
-        layers = list(self.model.named_layers())
-        records, h = [], batch
-        for name, layer in layers:
-            out = layer.forward(h)
-            records.append(LayerRecord(name, type(layer).__name__, h, out))
-            h = out
-        loss_before, grad = self.loss(h, target)
-        if not np.isfinite(loss_before):
-            raise FloatingPointError(f"loss is {loss_before} before step {self.optimizer.step_count + 1}")
-        for record, (_, layer) in zip(reversed(records), reversed(layers)):
-            grad = layer.backward(grad)
-            record.grad_input = grad
-        before = {name: value.copy() for name, value in self.model.params.items()}
-        grads = {name: value.copy() for name, value in self.model.grads.items()}
-        self.optimizer.step()
-        params = {}
-        for name, value in self.model.params.items():
-            moments = {k: v.copy() for k, v in self.optimizer.state.get(name, {}).items()}
-            params[name] = ParamRecord(name, before[name], grads[name], value - before[name], moments)
-        loss_after, _ = self.loss(self.model.forward(batch), target)
-        return StepRecord(self.optimizer.step_count, loss_before, loss_after, records, params)
+    def step(self, batch: np.ndarray) -> StepRecord:
+        """One training step on ``batch`` (an autoencoder's target is the batch itself), recorded.
+
+        Refuses, like every step, a non-finite loss, gradient or update (:class:`npae.step.TrainingDiverged`).
+        """
+        tape = Tape()
+        training_step(self.model, self.optimizer, batch, reconstruction(self.loss), tape, self.step_label)
+        layers = [LayerRecord(t.name, type(t.layer).__name__, t.input, t.output, t.grad_input) for t in tape.layers]
+        params = {name: ParamRecord(name, tape.params_before[name], tape.grads[name], value - tape.params_before[name],
+                                    tape.moments.get(name, {}))
+                  for name, value in self.model.params.items()}
+        loss_after, _ = self.loss(self.model.forward(batch), batch)
+        return StepRecord(self.optimizer.step_count, tape.loss, loss_after, layers, params)

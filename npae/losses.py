@@ -15,21 +15,15 @@ def _check_pair(name: str, prediction, target, reduction: str) -> None:
         raise ValueError(f"{name}: prediction shape {prediction.shape} != target shape {np.shape(target)}")
 
 
-def mse_loss(prediction, target, reduction="mean", pool=None):
+def mse_loss(prediction, target, reduction="mean"):
     """L = sum (p - t)^2, divided by the number of elements if reduction="mean".
 
     dL/dp = 2 (p - t), divided likewise.  Returns (L as a Python float, dL/dp).  L is summed in float64.
-    With a :class:`~npae.nn.memory.BufferPool`, dL/dp and the float64 copy are taken from it.
     """
     _check_pair("mse_loss", prediction, target, reduction)
     target = np.asarray(target, dtype=prediction.dtype)
-    if pool is None:
-        diff = prediction - target
-        diff64 = diff.ravel().astype(np.float64)
-    else:
-        diff = np.subtract(prediction, target, out=pool.empty(prediction.shape, prediction.dtype))
-        diff64 = pool.empty((diff.size,), np.float64)
-        np.copyto(diff64, diff.ravel())
+    diff = prediction - target
+    diff64 = diff.ravel().astype(np.float64)
     scale = 1.0 / diff.size if reduction == "mean" else 1.0
     value = float(np.dot(diff64, diff64)) * scale
     diff *= prediction.dtype.type(2.0 * scale)

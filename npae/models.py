@@ -1,39 +1,47 @@
-"""The disk autoencoder of the talk and of the authors' code, built from npae's layers.
+"""Every network of npae, made by one builder of encoder and decoder blocks.
 
-Two presets (SCIENCE.md 1b):
+A block is one resolution step (SCIENCE.md 1b):
 
-* ``"talk"``: 64 x 64 images, log_2(64) = 6 encoder blocks
-  [Conv2d 3x3 same -> Subsample(2) -> Bias -> LeakyReLU] and 6 decoder blocks
-  [Upsample(2) -> Conv2d 3x3 same -> Bias -> LeakyReLU]; alpha 0.2, Adam lr 1e-3.
-  By default the conv/sub-sampling pairs are built as the equal strided and
-  transposed convolutions, which skip the discarded outputs and inserted zeros
-  (4x less work at each resolution); ``literal=True`` builds them layer by layer.
-* ``"official"``: 63 x 63 images, 5 encoder blocks [Conv2d 3x3 stride 2 valid ->
-  Bias -> LeakyReLU] with channels 8, 4, 3, 2, latent (63 -> 31 -> 15 -> 7 -> 3 -> 1),
-  mirrored [ConvTranspose2d 3x3 stride 2 -> Bias -> LeakyReLU]; alpha 0.05, Adam lr 0.01.
+* encoder: [Conv2d k stride s] (or, literally, [Conv2d k "same" -> Subsample(s)]) -> Bias -> activation
+* decoder: [ConvTranspose2d k stride s] (or [Upsample(s) -> Conv2d k "same"]) -> Bias -> activation
+
+An :class:`AutoencoderConfig` says which blocks: its ``preset`` fixes the geometry
+("talk": 3x3 "same" convolutions halving every side down to 1 x 1; "official": 3x3
+stride-2 "valid" convolutions, 63 -> 31 -> 15 -> 7 -> 3 -> 1), and the other fields the
+widths, biases, activations and up-sampling.  :func:`disk_autoencoder` (the presets),
+:func:`conv_autoencoder` (any power-of-2 image or 1 x n signal), the position networks and
+the PCA-AE's per-code encoders and decoders are all configurations of it.
+
+Talk blocks are built, unless ``literal``, as the strided and transposed convolutions that
+equal [conv -> sub-sample] and [zero-insertion up-sample -> conv]: they skip the discarded
+outputs and the inserted zeros (4x less work at each resolution).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .nn import Bias, Conv2d, ConvTranspose2d, CoordChannels, LeakyReLU, Sequential, Sigmoid, Subsample, Upsample
+from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer, LeakyReLU, Sequential, Sigmoid,
+                 Subsample, Upsample)
 from .nn.init import as_generator
 from .nn.layer import check_dtype
-from .nn.sequential import load_into
+from .presets import GEOMETRIES, UPSAMPLING, network_defaults
 
-PRESETS = ("talk", "official")
-TALK_CHANNELS = (8, 16, 32, 64, 64)
-"""Hidden channels of the talk preset, image side to code: cheap where the images are large (64 x 64 -> 32
-x 32 with 8 channels) and wide where they are small.  Measured (seed 0, 4000 steps, batch 32, lr 1e-2
-cosine): test MSE 1.28e-3 against 1.9e-3 with 8 channels everywhere, for 2x the step time."""
+ACTIVATIONS = ("leaky", "sigmoid", "none")
 
 
 @dataclass
 class AutoencoderConfig:
-    """Everything needed to rebuild a disk autoencoder (stored as JSON in checkpoints)."""
+    """Everything needed to rebuild an autoencoder (stored as JSON in checkpoints).
+
+    ``input_shape``: (C, H, W) of the images; None means (1, image_size, image_size).
+    ``channels``: hidden widths, one per block but the last (or one number for all).
+    ``output``: the decoder's last activation, "leaky" (the talk's) or "sigmoid" (for a BCE loss);
+    ``code_activation=False`` leaves the activation out of the encoder's last block (a linear code).
+    ``coord_channels``: a :class:`CoordChannels` before every convolution (CoordConv).
+    """
 
     preset: str = "talk"
     image_size: int = 64
@@ -45,55 +53,167 @@ class AutoencoderConfig:
     factor: int = 2
     dtype: str = "float32"
     literal: bool = False
+    input_shape: list[int] | None = None
+    coord_channels: bool = False
+    output: str = "leaky"
+    code_activation: bool = True
+
+    def __post_init__(self):
+        if self.preset not in GEOMETRIES:
+            raise ValueError(f"unknown preset {self.preset!r}; expected one of {GEOMETRIES}")
+        if self.upsampling not in UPSAMPLING[self.preset]:
+            raise ValueError(f"{self.preset} preset: unknown upsampling {self.upsampling!r}; "
+                             f"expected one of {UPSAMPLING[self.preset]}")
+        if self.output not in ("leaky", "sigmoid"):
+            raise ValueError(f"unknown output {self.output!r}; expected 'leaky' or 'sigmoid'")
+        if self.input_shape is not None:
+            self.input_shape = [int(s) for s in self.input_shape]
+        check_dtype(self.dtype)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the images."""
+        if self.input_shape is not None:
+            return tuple(self.input_shape)
+        return (1, self.image_size, self.image_size)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def preset_defaults(preset: str) -> dict:
-    """Default configuration of a preset."""
-    if preset == "talk":
-        return dict(preset="talk", image_size=64, latent_dim=1, channels=list(TALK_CHANNELS), alpha=0.2, upsampling="zeros")
-    if preset == "official":
-        return dict(preset="official", image_size=63, latent_dim=1, channels=[8, 4, 3, 2], alpha=0.05,
-                    upsampling="transposed")
-    raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")
+@dataclass(frozen=True)
+class Block:
+    """One resolution step: ``kind`` "conv", "conv_subsample", "transposed" or "upsample_conv"."""
+
+    kind: str
+    c_in: int
+    c_out: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: object
+    output_padding: tuple[int, int] = (0, 0)
+    activation: str = "leaky"
 
 
-def count_blocks(preset: str, image_size: int, factor: int) -> int:
-    """Blocks needed to bring image_size to 1: log_f(size) for "talk", size -> (size-3)//2+1 for "official"."""
-    if preset == "talk":
-        blocks = round(math.log(image_size, factor)) if image_size > 1 else 0
-        if blocks < 1 or factor**blocks != image_size:
-            raise ValueError(f"talk preset: image_size {image_size} is not a power of the sub-sampling factor "
-                             f"{factor}, so the encoder cannot reach 1 x 1 (use e.g. 32, 64, 128)")
+def block_layers(block: Block, cfg: AutoencoderConfig, rng, dtype) -> list[Layer]:
+    """The layers of one block: [CoordChannels] -> convolution(s) -> [Bias] -> activation."""
+    extra = 2 if cfg.coord_channels else 0
+    layers: list[Layer] = [CoordChannels()] if cfg.coord_channels else []
+    c_in, c_out, kernel, stride = block.c_in + extra, block.c_out, block.kernel, block.stride
+    if block.kind == "conv":
+        layers += [Conv2d(c_in, c_out, kernel, stride=stride, padding=block.padding, rng=rng, dtype=dtype)]
+    elif block.kind == "conv_subsample":
+        layers += [Conv2d(c_in, c_out, kernel, padding=block.padding, rng=rng, dtype=dtype), Subsample(stride)]
+    elif block.kind == "transposed":
+        layers += [ConvTranspose2d(c_in, c_out, kernel, stride=stride, padding=block.padding,
+                                   output_padding=block.output_padding, rng=rng, dtype=dtype)]
+    elif block.kind == "upsample_conv":
+        layers += [Upsample(stride, cfg.upsampling), Conv2d(c_in, c_out, kernel, padding=block.padding, rng=rng,
+                                                              dtype=dtype)]
+    else:
+        raise ValueError(f"unknown block kind {block.kind!r}")
+    layers += [Bias(c_out, dtype=dtype)] if cfg.bias else []
+    if block.activation == "leaky":
+        layers += [LeakyReLU(cfg.alpha)]
+    elif block.activation == "sigmoid":
+        layers += [Sigmoid()]
+    return layers
+
+
+def widths(cfg: AutoencoderConfig) -> list[int]:
+    """Channel counts from the image through the hidden blocks to the latent: [C, hidden..., latent]."""
+    blocks = count_blocks(cfg)
+    hidden = [int(c) for c in (cfg.channels if np.iterable(cfg.channels) else [cfg.channels])]
+    if len(hidden) == 1:
+        hidden = hidden * (blocks - 1)
+    if len(hidden) != blocks - 1 or any(c < 1 for c in hidden):
+        raise ValueError(f"{cfg.preset} preset with images {cfg.shape} has {blocks} blocks, so channels "
+                         f"needs {blocks - 1} positive counts (or one, repeated), got {cfg.channels}")
+    if cfg.latent_dim < 1:
+        raise ValueError(f"latent_dim must be positive, got {cfg.latent_dim}")
+    return [cfg.shape[0]] + hidden + [int(cfg.latent_dim)]
+
+
+def count_blocks(cfg: AutoencoderConfig) -> int:
+    """Blocks needed to bring the image to 1 x 1: log_f(side) for "talk", side -> (side-3)//2+1 for "official"."""
+    _, h, w = cfg.shape
+    if cfg.preset == "talk":
+        sides = {s for s in (h, w) if s > 1}
+        side = sides.pop() if len(sides) == 1 else 0
+        blocks = round(math.log(side, cfg.factor)) if side > 1 else 0
+        if blocks < 1 or cfg.factor ** blocks != side:
+            raise ValueError(f"talk preset: image {h}x{w} is not a power of the sub-sampling factor {cfg.factor} "
+                             f"along its sides longer than 1, so the encoder cannot reach 1 x 1 (use e.g. 32, 64, 1x64)")
         return blocks
-    size, blocks = image_size, 0
+    size, blocks = h, 0
     while size > 1:
         if size < 3 or (size - 3) % 2:
-            raise ValueError(f"official preset: image_size {image_size} does not reach 1 x 1 with 3x3 stride-2 "
+            raise ValueError(f"official preset: image_size {h} does not reach 1 x 1 with 3x3 stride-2 "
                              f"valid convolutions (use 2^k - 1, e.g. 31, 63, 127)")
         size, blocks = (size - 3) // 2 + 1, blocks + 1
-    if blocks < 1:
-        raise ValueError(f"official preset: image_size must be at least 3, got {image_size}")
+    if blocks < 1 or h != w:
+        raise ValueError(f"official preset: images must be square and at least 3 x 3, got {h}x{w}")
     return blocks
 
 
-class Autoencoder:
-    """x -> z = encoder(x) -> y = decoder(z), with backward through both.
+def _talk_geometry(cfg: AutoencoderConfig) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Kernel 3 and stride ``factor`` along the sides longer than 1, kernel 1 and stride 1 along the others."""
+    _, h, w = cfg.shape
+    kernel = tuple(3 if s > 1 else 1 for s in (h, w))
+    stride = tuple(cfg.factor if s > 1 else 1 for s in (h, w))
+    return kernel, stride
 
-    ``params``/``grads`` name every array ``"encoder.<i>.<name>"`` or
-    ``"decoder.<i>.<name>"``; ``backward`` overwrites the grads.
+
+def encoder_blocks(cfg: AutoencoderConfig) -> list[Block]:
+    channel_counts = widths(cfg)
+    pairs = list(zip(channel_counts[:-1], channel_counts[1:]))
+    if cfg.preset == "official":
+        blocks = [Block("conv", a, b, (3, 3), (2, 2), "valid") for a, b in pairs]
+    else:
+        kernel, stride = _talk_geometry(cfg)
+        kind = "conv_subsample" if cfg.literal else "conv"
+        blocks = [Block(kind, a, b, kernel, stride, "same") for a, b in pairs]
+    if not cfg.code_activation:
+        blocks[-1] = replace(blocks[-1], activation="none")
+    return blocks
+
+
+def decoder_blocks(cfg: AutoencoderConfig) -> list[Block]:
+    channel_counts = widths(cfg)[::-1]
+    pairs = list(zip(channel_counts[:-1], channel_counts[1:]))
+    if cfg.preset == "official":
+        blocks = [Block("transposed", a, b, (3, 3), (2, 2), 0) for a, b in pairs]
+    else:
+        kernel, stride = _talk_geometry(cfg)
+        if cfg.upsampling == "zeros" and cfg.factor == 2 and not cfg.literal:
+            padding = tuple((k - 1) // 2 for k in kernel)
+            output_padding = tuple(s - 1 for s in stride)
+            blocks = [Block("transposed", a, b, kernel, stride, padding, output_padding) for a, b in pairs]
+        else:
+            blocks = [Block("upsample_conv", a, b, kernel, stride, "same") for a, b in pairs]
+    if cfg.output == "sigmoid":
+        blocks[-1] = replace(blocks[-1], activation="sigmoid")
+    return blocks
+
+
+def build_encoder(cfg: AutoencoderConfig, rng=None) -> Sequential:
+    rng, dtype = as_generator(rng), check_dtype(cfg.dtype)
+    return Sequential(*[layer for block in encoder_blocks(cfg) for layer in block_layers(block, cfg, rng, dtype)])
+
+
+def build_decoder(cfg: AutoencoderConfig, rng=None) -> Sequential:
+    rng, dtype = as_generator(rng), check_dtype(cfg.dtype)
+    return Sequential(*[layer for block in decoder_blocks(cfg) for layer in block_layers(block, cfg, rng, dtype)])
+
+
+class Autoencoder(Sequential):
+    """x -> z = encoder(x) -> y = decoder(z): a Sequential with the children "encoder" and "decoder".
+
+    ``params``/``grads`` name every array ``"encoder.<i>.<name>"`` or ``"decoder.<i>.<name>"``.
     """
 
     def __init__(self, encoder: Sequential, decoder: Sequential, config: AutoencoderConfig | None = None):
-        self.encoder, self.decoder, self.config = encoder, decoder, config
-
-    def forward(self, x):
-        return self.decoder.forward(self.encoder.forward(x))
-
-    def backward(self, grad_out):
-        return self.encoder.backward(self.decoder.backward(grad_out))
+        super().__init__(encoder=encoder, decoder=decoder, config=config)
 
     def encode(self, x):
         return self.encoder.forward(x)
@@ -101,133 +221,28 @@ class Autoencoder:
     def decode(self, z):
         return self.decoder.forward(z)
 
-    __call__ = forward
-
-    def _parts(self):
-        return (("encoder", self.encoder), ("decoder", self.decoder))
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        return {f"{part}.{k}": v for part, seq in self._parts() for k, v in seq.params.items()}
-
-    @property
-    def grads(self) -> dict[str, np.ndarray]:
-        return {f"{part}.{k}": v for part, seq in self._parts() for k, v in seq.grads.items()}
-
-    def named_layers(self):
-        for part, seq in self._parts():
-            for name, layer in seq.named_layers(part + "."):
-                yield name, layer
-
-    @property
-    def dtype(self):
-        return self.encoder.dtype
-
     def astype(self, dtype):
-        self.encoder.astype(dtype)
-        self.decoder.astype(dtype)
+        super().astype(dtype)
         if self.config is not None:
             self.config.dtype = np.dtype(dtype).name
         return self
 
-    def num_params(self) -> int:
-        return self.encoder.num_params() + self.decoder.num_params()
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {name: value.copy() for name, value in self.params.items()}
-
-    def load_state_dict(self, state) -> None:
-        load_into(self.params, state, "Autoencoder")
-
     def summary(self, input_shape=None) -> str:
         if input_shape is None:
-            size = self.config.image_size if self.config else 64
-            input_shape = (1, 1, size, size)
+            input_shape = (1,) + (self.config.shape if self.config else (1, 64, 64))
         latent_shape = self.encoder.output_shape(input_shape)
         return ("encoder\n" + self.encoder.summary(input_shape) + "\n\ndecoder\n" + self.decoder.summary(latent_shape))
 
 
-def _talk_layers(cfg: AutoencoderConfig, rng, dtype):
-    """Talk blocks. Unless ``cfg.literal``, each block is written in the form that computes only what is kept.
-
-    Encoder: Conv2d 3x3 "same" then Subsample(f) equals Conv2d 3x3 "same" with stride f.
-    Decoder with zero-insertion up-sampling: Upsample("zeros") then Conv2d(w) 3x3 "same" equals
-    ConvTranspose2d(w') with stride 2, padding 1, output_padding 1 and w'[i, o, a, b] = w[o, i, 2-a, 2-b]
-    (see :func:`literal_to_transposed`).  ``literal=True`` builds the layer-by-layer form of SCIENCE.md.
-    """
-    blocks = count_blocks("talk", cfg.image_size, cfg.factor)
-    widths = _widths(cfg, blocks)
-    encoder, decoder = [], []
-    for c_in, c_out in zip(widths[:-1], widths[1:]):
-        if cfg.literal:
-            encoder += [Conv2d(c_in, c_out, 3, padding="same", rng=rng, dtype=dtype), Subsample(cfg.factor)]
-        else:
-            encoder += [Conv2d(c_in, c_out, 3, stride=cfg.factor, padding="same", rng=rng, dtype=dtype)]
-        encoder += [Bias(c_out, dtype=dtype)] if cfg.bias else []
-        encoder += [LeakyReLU(cfg.alpha)]
-    mirrored = widths[::-1]
-    transposed = cfg.upsampling == "zeros" and cfg.factor == 2 and not cfg.literal
-    for c_in, c_out in zip(mirrored[:-1], mirrored[1:]):
-        if transposed:
-            decoder += [ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1, rng=rng, dtype=dtype)]
-        else:
-            decoder += [Upsample(cfg.factor, cfg.upsampling),
-                        Conv2d(c_in, c_out, 3, padding="same", rng=rng, dtype=dtype)]
-        decoder += [Bias(c_out, dtype=dtype)] if cfg.bias else []
-        decoder += [LeakyReLU(cfg.alpha)]
-    return encoder, decoder
+def build_autoencoder(cfg: AutoencoderConfig, rng=None) -> Autoencoder:
+    """The autoencoder a configuration describes, weights drawn from ``rng`` (encoder first, then decoder)."""
+    rng = as_generator(rng)
+    return Autoencoder(build_encoder(cfg, rng), build_decoder(cfg, rng), cfg)
 
 
 def literal_to_transposed(conv_weight: np.ndarray) -> np.ndarray:
     """Weight of the ConvTranspose2d equal to Upsample("zeros", 2) then Conv2d(conv_weight, "same"), 3x3 kernels."""
     return np.ascontiguousarray(conv_weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-
-
-def _official_layers(cfg: AutoencoderConfig, rng, dtype):
-    blocks = count_blocks("official", cfg.image_size, 2)
-    widths = _widths(cfg, blocks)
-    encoder, decoder = [], []
-    for c_in, c_out in zip(widths[:-1], widths[1:]):
-        encoder += [Conv2d(c_in, c_out, 3, stride=2, padding="valid", rng=rng, dtype=dtype)]
-        encoder += [Bias(c_out, dtype=dtype)] if cfg.bias else []
-        encoder += [LeakyReLU(cfg.alpha)]
-    mirrored = widths[::-1]
-    for c_in, c_out in zip(mirrored[:-1], mirrored[1:]):
-        decoder += [ConvTranspose2d(c_in, c_out, 3, stride=2, padding=0, rng=rng, dtype=dtype)]
-        decoder += [Bias(c_out, dtype=dtype)] if cfg.bias else []
-        decoder += [LeakyReLU(cfg.alpha)]
-    return encoder, decoder
-
-
-def _widths(cfg: AutoencoderConfig, blocks: int) -> list[int]:
-    """Channel counts from the image (1) through the hidden blocks to the latent."""
-    hidden = list(cfg.channels)
-    if len(hidden) == 1:
-        hidden = hidden * (blocks - 1)
-    if len(hidden) != blocks - 1 or any(int(c) < 1 for c in hidden):
-        raise ValueError(f"{cfg.preset} preset with image_size {cfg.image_size} has {blocks} blocks, so channels "
-                         f"needs {blocks - 1} positive counts (or one, repeated), got {cfg.channels}")
-    if cfg.latent_dim < 1:
-        raise ValueError(f"latent_dim must be positive, got {cfg.latent_dim}")
-    return [1] + [int(c) for c in hidden] + [cfg.latent_dim]
-
-
-def build_autoencoder(cfg: AutoencoderConfig, rng=None) -> Autoencoder:
-    """Build the autoencoder a configuration describes, weights drawn from ``rng``."""
-    rng = as_generator(rng)
-    dtype = check_dtype(cfg.dtype)
-    if cfg.preset == "talk":
-        if cfg.upsampling not in ("zeros", "nearest", "bilinear"):
-            raise ValueError(f"talk preset: unknown upsampling {cfg.upsampling!r}; "
-                             f"expected 'zeros', 'nearest' or 'bilinear'")
-        encoder, decoder = _talk_layers(cfg, rng, dtype)
-    elif cfg.preset == "official":
-        if cfg.upsampling != "transposed":
-            raise ValueError(f"official preset uses transposed convolutions; got upsampling={cfg.upsampling!r}")
-        encoder, decoder = _official_layers(cfg, rng, dtype)
-    else:
-        raise ValueError(f"unknown preset {cfg.preset!r}; expected one of {PRESETS}")
-    return Autoencoder(Sequential(*encoder), Sequential(*decoder), cfg)
 
 
 def disk_autoencoder(preset="talk", latent_dim=1, channels=None, alpha=None, bias=True, upsampling=None,
@@ -239,14 +254,9 @@ def disk_autoencoder(preset="talk", latent_dim=1, channels=None, alpha=None, bia
     ``literal=True`` (talk preset) builds conv -> Subsample and Upsample -> conv layer by
     layer instead of the equal strided and transposed convolutions.
     """
-    settings = preset_defaults(preset)
-    if preset == "talk" and channels is None and image_size is not None:
-        blocks = count_blocks("talk", int(image_size), settings.get("factor", 2))
-        settings["channels"] = [TALK_CHANNELS[min(k, len(TALK_CHANNELS) - 1)] for k in range(blocks - 1)]
+    settings = network_defaults(preset, image_size)
     if channels is not None:
         settings["channels"] = [int(channels)] if np.isscalar(channels) else [int(c) for c in channels]
-    if image_size is not None:
-        settings["image_size"] = int(image_size)
     for key, value in (("alpha", alpha), ("upsampling", upsampling)):
         if value is not None:
             settings[key] = value
@@ -254,82 +264,31 @@ def disk_autoencoder(preset="talk", latent_dim=1, channels=None, alpha=None, bia
     return build_autoencoder(AutoencoderConfig(**settings), rng)
 
 
-def conv_encoder(input_shape, channels, latent_dim=1, bias=True, alpha=0.2, coord_channels=False,
-                 code_activation=True, dtype=np.float32, rng=None) -> Sequential:
-    """Talk blocks [Conv2d 3x3 stride 2 "same" -> Bias -> LeakyReLU] from (C, H, W) down to (latent_dim, 1, 1).
-
-    An axis of length 1 (1-D signals, shape (C, 1, n)) gets kernel 1 and stride 1 along it.
-    ``coord_channels``: a :class:`CoordChannels` before every convolution (CoordConv).
-    ``code_activation=False`` leaves the LeakyReLU out of the last block (a linear read-out of the code).
-    """
-    widths, kernel, stride = _conv_plan(input_shape, channels, latent_dim)
-    rng, dtype = as_generator(rng), check_dtype(dtype)
-    extra = 2 if coord_channels else 0
-    layers = []
-    for c_in, c_out in zip(widths[:-1], widths[1:]):
-        layers += [CoordChannels()] if coord_channels else []
-        layers += [Conv2d(c_in + extra, c_out, kernel, stride=stride, padding="same", rng=rng, dtype=dtype)]
-        layers += [Bias(c_out, dtype=dtype)] if bias else []
-        layers += [LeakyReLU(alpha)]
-    if not code_activation:
-        layers.pop()
-    return Sequential(*layers)
-
-
-def conv_decoder(output_shape, channels, latent_dim=1, bias=True, alpha=0.2, coord_channels=False, output="leaky",
-                 dtype=np.float32, rng=None) -> Sequential:
-    """The mirror of :func:`conv_encoder`: [ConvTranspose2d 3x3 stride 2 -> Bias -> LeakyReLU] up to (C, H, W).
-
-    ``output``: the last non-linearity, "leaky" (the talk's) or "sigmoid" (for a BCE loss).
-    """
-    if output not in ("leaky", "sigmoid"):
-        raise ValueError(f"unknown output {output!r}; expected 'leaky' or 'sigmoid'")
-    widths, kernel, stride = _conv_plan(output_shape, channels, latent_dim)
-    rng, dtype = as_generator(rng), check_dtype(dtype)
-    extra = 2 if coord_channels else 0
-    padding = tuple((k - 1) // 2 for k in kernel)
-    layers = []
-    mirrored = widths[::-1]
-    for c_in, c_out in zip(mirrored[:-1], mirrored[1:]):
-        layers += [CoordChannels()] if coord_channels else []
-        layers += [ConvTranspose2d(c_in + extra, c_out, kernel, stride=stride, padding=padding,
-                                   output_padding=tuple(s - 1 for s in stride), rng=rng, dtype=dtype)]
-        layers += [Bias(c_out, dtype=dtype)] if bias else []
-        layers += [LeakyReLU(alpha)]
-    if output == "sigmoid":
-        layers[-1] = Sigmoid()
-    return Sequential(*layers)
-
-
-def _conv_plan(shape, channels, latent_dim):
-    """Widths [C, hidden..., latent], kernel and stride of the blocks that bring (C, H, W) to (latent, 1, 1)."""
-    if len(shape) != 3 or any(int(s) < 1 for s in shape):
-        raise ValueError(f"shape must be (channels, height, width) of positive ints, got {shape!r}")
-    c, h, w = (int(s) for s in shape)
-    sides = [s for s in (h, w) if s > 1]
-    if not sides or len(set(sides)) != 1 or sides[0] & (sides[0] - 1):
-        raise ValueError(f"image {h}x{w}: the sides longer than 1 must be one power of 2, e.g. 64x64 or 1x64")
-    blocks = int(math.log2(sides[0]))
-    hidden = [int(channels)] * (blocks - 1) if np.isscalar(channels) else [int(v) for v in channels]
-    if len(hidden) != blocks - 1 or any(v < 1 for v in hidden) or latent_dim < 1:
-        raise ValueError(f"a {h}x{w} image needs {blocks} blocks, so channels needs {blocks - 1} positive counts "
-                         f"(or one number) and latent_dim >= 1; got {channels!r}, {latent_dim}")
-    kernel = tuple(3 if s > 1 else 1 for s in (h, w))
-    stride = tuple(2 if s > 1 else 1 for s in (h, w))
-    return [c] + hidden + [int(latent_dim)], kernel, stride
+def conv_config(input_shape=(1, 64, 64), channels=8, latent_dim=1, bias=True, alpha=0.2, coord_channels=False,
+                output="leaky", code_activation=True, dtype=np.float32) -> AutoencoderConfig:
+    """Talk blocks for any power-of-2 image (C, H, W) or 1 x n signal (C, 1, n)."""
+    if len(input_shape) != 3 or any(int(s) < 1 for s in input_shape):
+        raise ValueError(f"shape must be (channels, height, width) of positive ints, got {input_shape!r}")
+    return AutoencoderConfig(preset="talk", image_size=max(int(s) for s in input_shape[1:]), latent_dim=int(latent_dim),
+                             channels=[int(channels)] if np.isscalar(channels) else [int(c) for c in channels],
+                             alpha=float(alpha), bias=bool(bias), dtype=check_dtype(dtype).name,
+                             input_shape=list(input_shape), coord_channels=bool(coord_channels), output=output,
+                             code_activation=bool(code_activation))
 
 
 def conv_autoencoder(input_shape=(1, 64, 64), channels=8, latent_dim=1, bias=True, alpha=0.2, coord_channels=False,
                      output="leaky", dtype=np.float32, rng=None) -> Autoencoder:
-    """A talk-style autoencoder of any power-of-2 image (or 1 x n signal): :func:`conv_encoder` + :func:`conv_decoder`.
+    """A talk-style autoencoder of any power-of-2 image (or 1 x n signal), used by the position and PCA
+    experiments: the same builder as :func:`disk_autoencoder`, so it checkpoints like any model."""
+    cfg = conv_config(input_shape, channels, latent_dim, bias, alpha, coord_channels, output, dtype=dtype)
+    return build_autoencoder(cfg, rng)
 
-    Used by the position and PCA experiments; ``config`` is None (not a disk preset).
-    """
-    rng = as_generator(rng)
-    options = dict(bias=bias, alpha=alpha, coord_channels=coord_channels, dtype=dtype)
-    encoder = conv_encoder(input_shape, channels, latent_dim, rng=rng, **options)
-    decoder = conv_decoder(input_shape, channels, latent_dim, output=output, rng=rng, **options)
-    return Autoencoder(encoder, decoder)
+
+def coded_encoder(cfg: AutoencoderConfig, rng=None) -> Sequential:
+    """An encoder to ``cfg.latent_dim`` linear codes followed by a parameter-free BatchNorm (the PCA-AE's E_k)."""
+    encoder = build_encoder(replace(cfg, code_activation=False), rng)
+    encoder.append(BatchNorm(cfg.latent_dim))
+    return encoder
 
 
 def ramp_encoder(length: int, dtype=np.float64) -> Sequential:

@@ -8,25 +8,37 @@ E_1..E_{k-1} frozen, on
     L_k = BCE(D_k(z_1..z_k), x) + lambda_cov (1/(k-1)) sum_{i<k} mean(z_i z_k)^2.
 
 The earlier decoders are kept: D_j decodes the first j codes, which measures the ordering.
-:func:`save_pca_autoencoder` / :func:`load_pca_autoencoder` keep a trained model in one ``.npz``.
+A PCA-AE is saved and loaded like every npae model (:func:`npae.save_model`, :func:`npae.load_checkpoint`).
 """
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .checkpoint import CheckpointError, atomic_savez, read_archive, refuse_non_finite
 from .losses import bce_loss, covariance_penalty
-from .models import Autoencoder, conv_decoder, conv_encoder
+from .models import Autoencoder, build_decoder, coded_encoder, conv_config
 from .nn import BatchNorm, Sequential
-from .nn.sequential import load_into
 from .nn.init import as_generator
 from .optim import Adam
-from .train import TrainingDiverged, check_training_data, non_finite_gradient
+from .step import training_step
+from .train import check_training_data
+
+PCA_KIND = "pca-ae"
+
+
+@dataclass
+class PCAConfig:
+    """The architecture of a PCA-AE: image side, hidden widths, LeakyReLU slope, dtype, number of codes."""
+
+    image_size: int = 64
+    channels: list[int] = field(default_factory=lambda: [8, 16, 32, 64, 64])
+    alpha: float = 0.2
+    dtype: str = "float32"
+    components: int = 0
+
+    def to_dict(self) -> dict:
+        return {"kind": PCA_KIND, **asdict(self)}
 
 
 @dataclass
@@ -46,43 +58,81 @@ class PCATrainConfig:
                              f"got {asdict(self)}")
 
 
-def set_training(sequential: Sequential, training: bool) -> None:
-    """Switch the batch normalisations of ``sequential`` to training (batch statistics) or evaluation mode."""
-    for _, layer in sequential.named_layers():
+def set_training(model: Sequential, training: bool) -> None:
+    """Switch the batch normalisations of ``model`` to training (batch statistics) or evaluation mode."""
+    for _, layer in model.named_layers():
         if isinstance(layer, BatchNorm):
             layer.training = training
 
 
-class PCAAutoencoder:
-    """Encoders E_1..E_k and decoders D_1..D_k of a PCA-AE with ``len(encoders)`` components so far."""
+class PCAAutoencoder(Sequential):
+    """Encoders E_1..E_k and decoders D_1..D_k of a PCA-AE with k = ``components`` codes so far.
+
+    A Sequential of the children "encoder1", "decoder1", "encoder2", ... for storage (params,
+    buffers, state_dict, checkpoints); its ``forward`` is D_k(E_1(x), ..., E_k(x)), not a chain.
+    """
 
     def __init__(self, image_size: int = 64, channels=(8, 16, 32, 64, 64), alpha: float = 0.2,
                  dtype=np.float32, rng=None):
-        self.shape = (1, int(image_size), int(image_size))
-        self.channels, self.alpha, self.dtype = list(channels), float(alpha), np.dtype(dtype)
+        super().__init__()
+        self.config = PCAConfig(int(image_size), [int(c) for c in channels], float(alpha), np.dtype(dtype).name)
         self.rng = as_generator(rng)
-        self.encoders: list[Sequential] = []
-        self.decoders: list[Sequential] = []
+
+    @classmethod
+    def from_config(cls, config: PCAConfig, rng=None) -> "PCAAutoencoder":
+        model = cls(config.image_size, config.channels, config.alpha, config.dtype, rng)
+        for _ in range(int(config.components)):
+            model.add_component()
+        return model
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (1, self.config.image_size, self.config.image_size)
+
+    @property
+    def channels(self) -> list[int]:
+        return self.config.channels
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.config.dtype)
 
     @property
     def components(self) -> int:
-        return len(self.encoders)
+        return self.config.components
+
+    @property
+    def encoders(self) -> list[Sequential]:
+        return [getattr(self, f"encoder{i}") for i in range(1, self.components + 1)]
+
+    @property
+    def decoders(self) -> list[Sequential]:
+        return [getattr(self, f"decoder{i}") for i in range(1, self.components + 1)]
+
+    def _blocks(self, codes: int, **options):
+        return conv_config(self.shape, self.channels, codes, alpha=self.config.alpha, dtype=self.dtype, **options)
 
     def new_encoder(self, codes: int = 1) -> Sequential:
         """Talk blocks to ``codes`` numbers (linear last block), then BatchNorm(codes)."""
-        layers = conv_encoder(self.shape, self.channels, codes, alpha=self.alpha, code_activation=False,
-                              dtype=self.dtype, rng=self.rng).layers
-        return Sequential(*layers, BatchNorm(codes))
+        return coded_encoder(self._blocks(codes), self.rng)
 
     def new_decoder(self, codes: int) -> Sequential:
-        return conv_decoder(self.shape, self.channels, codes, alpha=self.alpha, output="sigmoid",
-                            dtype=self.dtype, rng=self.rng)
+        """Talk blocks up from ``codes`` numbers, sigmoid output."""
+        return build_decoder(self._blocks(codes, output="sigmoid"), self.rng)
 
     def add_component(self) -> tuple[Sequential, Sequential]:
         """Append E_{k+1} and D_{k+1} (freshly initialised) and return them."""
-        self.encoders.append(self.new_encoder())
-        self.decoders.append(self.new_decoder(self.components))
-        return self.encoders[-1], self.decoders[-1]
+        k = self.components + 1
+        encoder, decoder = self.new_encoder(), self.new_decoder(k)
+        self.append(encoder, f"encoder{k}")
+        self.append(decoder, f"decoder{k}")
+        self.config.components = k
+        return encoder, decoder
+
+    def eval(self) -> "PCAAutoencoder":
+        """Evaluation mode: every BatchNorm uses its running statistics."""
+        set_training(self, False)
+        return self
 
     def encode(self, x: np.ndarray, components: int | None = None, chunk: int = 512) -> np.ndarray:
         """The codes (N, k, 1, 1) of the first k components, in evaluation mode (running statistics).
@@ -102,83 +152,21 @@ class PCAAutoencoder:
     def forward(self, x: np.ndarray, components: int | None = None) -> np.ndarray:
         return self.decode(self.encode(x, components))
 
-    def _arrays(self) -> dict[str, np.ndarray]:
-        """The live arrays: "encoder{i}.<param>", the normalisation's "encoder{i}.<layer>.running_mean" and
-        ".running_var", and "decoder{i}.<param>", for i = 1..k."""
-        arrays = {}
-        for i, (encoder, decoder) in enumerate(zip(self.encoders, self.decoders), start=1):
-            arrays.update({f"encoder{i}.{name}": value for name, value in encoder.params.items()})
-            for name, layer in encoder.named_layers():
-                if isinstance(layer, BatchNorm):
-                    arrays[f"encoder{i}.{name}.running_mean"] = layer.running_mean
-                    arrays[f"encoder{i}.{name}.running_var"] = layer.running_var
-            arrays.update({f"decoder{i}.{name}": value for name, value in decoder.params.items()})
-        return arrays
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every array the model needs to encode and decode (see :meth:`_arrays` for the names)."""
-        return {name: value.copy() for name, value in self._arrays().items()}
-
-    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state`` into the model after checking every name, shape and dtype (ValueError / TypeError)."""
-        load_into(self._arrays(), state, type(self).__name__)
-
-    def config(self) -> dict:
-        """The architecture, as JSON-ready values: what :func:`load_pca_autoencoder` rebuilds the model from."""
-        return {"image_size": self.shape[-1], "channels": self.channels, "alpha": self.alpha,
-                "dtype": self.dtype.name, "components": self.components}
-
-
-PCA_FORMAT = "npae-pca-ae"
-PCA_VERSION = 1
-
-
-def save_pca_autoencoder(path, model: PCAAutoencoder, settings: dict | None = None) -> Path:
-    """Write ``model`` to the ``.npz`` at ``path`` atomically: a JSON "meta" entry (format, architecture,
-    ``settings``) and every array of :meth:`PCAAutoencoder.state_dict`.  Non-finite weights are refused."""
-    state = model.state_dict()
-    refuse_non_finite(state, "the PCA-AE")
-    meta = {"format": PCA_FORMAT, "version": PCA_VERSION, "model": model.config(), "settings": settings or {}}
-    return atomic_savez(path, {"meta": np.array(json.dumps(meta)), **state})
-
-
-def load_pca_autoencoder(path) -> PCAAutoencoder:
-    """The PCA-AE saved by :func:`save_pca_autoencoder`, in evaluation mode; a corrupt file, another format or
-    arrays that do not fit the recorded architecture raise :class:`~npae.checkpoint.CheckpointError`."""
-    meta, arrays = read_archive(path, PCA_FORMAT, PCA_VERSION)
-    config = meta.get("model")
-    needed = ("image_size", "channels", "alpha", "dtype", "components")
-    if not isinstance(config, dict) or any(key not in config for key in needed):
-        raise CheckpointError(f"{path}: the metadata lacks the model's {list(needed)}")
-    try:
-        model = PCAAutoencoder(config["image_size"], config["channels"], config["alpha"], config["dtype"])
-        for _ in range(int(config["components"])):
-            model.add_component()
-        model.load_state_dict(arrays)
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: the arrays do not fit the recorded PCA-AE: {error}") from error
-    for encoder in model.encoders:
-        set_training(encoder, False)
-    return model
+    def backward(self, grad_out):
+        raise NotImplementedError("a PCA-AE is trained stage by stage (train_stage), not end to end")
 
 
 def _train_pair(pair: Autoencoder, images: np.ndarray, config: PCATrainConfig, rng: np.random.Generator,
-                name: str, loss_and_grads, progress: bool) -> list[float]:
-    """Adam on ``pair``'s parameters: each step draws a batch (indices ``picks``), ``loss_and_grads(picks)``
-    fills the grads and returns the loss; a non-finite loss or gradient raises before the update."""
+                name: str, objective, progress: bool) -> list[float]:
+    """Adam on ``pair``'s parameters, one :func:`npae.step.training_step` per batch: each step draws the
+    indices ``picks`` of a batch, ``objective(pair, picks, tape)`` fills the grads and returns the loss."""
     from tqdm.auto import tqdm
 
     optimizer = Adam(pair, lr=config.lr, betas=config.betas)
     history = []
     for step in tqdm(range(config.steps), disable=not progress, desc=name, leave=False):
-        loss = loss_and_grads(rng.integers(0, len(images), config.batch_size))
-        if not math.isfinite(loss):
-            raise TrainingDiverged(f"{name}: loss became {loss} at step {step + 1}; the update was not applied")
-        param = non_finite_gradient(pair.grads)
-        if param is not None:
-            raise TrainingDiverged(f"{name}: the gradient of {param} holds NaN or inf at step {step + 1}")
-        optimizer.step()
-        history.append(loss)
+        picks = rng.integers(0, len(images), config.batch_size)
+        history.append(training_step(pair, optimizer, picks, objective, step_label=f"{name}, step {step + 1}"))
     return history
 
 
@@ -190,7 +178,7 @@ def train_stage(model: PCAAutoencoder, images: np.ndarray, config: PCATrainConfi
     encoder, decoder = model.add_component()
     stage = model.components
 
-    def loss_and_grads(picks):
+    def objective(pair, picks, tape=None):
         batch = images[picks]
         codes = np.concatenate([frozen[picks], encoder.forward(batch)], axis=1)
         loss, grad_output = bce_loss(decoder.forward(codes), batch)
@@ -204,7 +192,7 @@ def train_stage(model: PCAAutoencoder, images: np.ndarray, config: PCATrainConfi
 
     set_training(encoder, True)
     history = _train_pair(Autoencoder(encoder, decoder), images, config, np.random.default_rng([config.seed, stage]),
-                          f"PCA-AE stage {stage}", loss_and_grads, progress)
+                          f"PCA-AE stage {stage}", objective, progress)
     set_training(encoder, False)
     return history
 
@@ -227,13 +215,13 @@ def train_plain_autoencoder(images: np.ndarray, components: int, config: PCATrai
     model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]))
     pair = Autoencoder(model.new_encoder(components), model.new_decoder(components))
 
-    def loss_and_grads(picks):
+    def objective(pair, picks, tape=None):
         batch = images[picks]
         loss, grad_output = bce_loss(pair.forward(batch), batch)
         pair.backward(grad_output)
         return loss
 
     history = _train_pair(pair, images, config, np.random.default_rng([config.seed, 0, components]), "plain AE",
-                          loss_and_grads, progress)
+                          objective, progress)
     set_training(pair.encoder, False)
     return pair, history

@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from scipy import stats  # noqa: E402
+from .statistics import abs_corr, abs_rank_corr, linear_r2  # noqa: E402
 
 
 def _save(fig, path) -> Path:
@@ -140,11 +140,11 @@ def position_code(positions, codes, profile, path) -> Path:
     axes[0].plot(positions, codes, ".", ms=3)
     axes[0].set_xlabel("position p")
     axes[0].set_ylabel("code z")
-    axes[0].set_title(f"|Spearman(z, p)| = {abs(stats.spearmanr(codes, positions)[0]):.4f}")
+    axes[0].set_title(f"|Spearman(z, p)| = {abs_rank_corr(codes, positions):.4f}")
     ramp = np.arange(len(profile["codes"]), dtype=np.float64)
     for label, values in (("z(e_t)", profile["codes"]), ("dz/dx at the centre Dirac", profile["gradient"])):
         scaled = (values - values.mean()) / (values.std() or 1.0)
-        axes[1].plot(ramp, scaled, label=f"{label} (corr {abs(np.corrcoef(values, ramp)[0, 1]):.3f})")
+        axes[1].plot(ramp, scaled, label=f"{label} (corr {abs_corr(values, ramp):.3f})")
     axes[1].plot(ramp, (ramp - ramp.mean()) / ramp.std(), "k--", lw=1, label="ramp t")
     axes[1].set_xlabel("t")
     axes[1].set_title("effective filter (standardised)")
@@ -189,7 +189,7 @@ def position_2d(runs: dict, path) -> Path:
         for col, (i, axis) in enumerate([(0, "x"), (0, "y"), (1, "x"), (1, "y")]):
             ax = axes[row, col]
             ax.plot(attributes[axis], codes[:, i], ".", ms=2)
-            r2 = np.corrcoef(attributes[axis], codes[:, i])[0, 1] ** 2
+            r2 = linear_r2(attributes[axis], codes[:, i])
             ax.set_title(f"{name}: z{i + 1} vs {axis} (R^2 {r2:.3f})", fontsize=8)
             ax.grid(alpha=0.3)
     return _save(fig, path)

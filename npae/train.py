@@ -9,7 +9,6 @@ N steps straight and k steps + resume + (N - k) steps give bit-identical weights
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -19,23 +18,10 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from .data import disks
-from .losses import mse_loss
-from .models import Autoencoder, AutoencoderConfig, build_autoencoder, disk_autoencoder
-from .nn.memory import BufferPool, pooled_step
+from .models import disk_autoencoder
 from .optim import Adam
-
-PRESET_TRAINING = {
-    "talk": dict(lr=1e-2, batch_size=16, steps=8000, lr_schedule="cosine", lr_final_factor=0.001),
-    "official": dict(lr=1e-2, batch_size=64, steps=10000, supersample=800),
-}
-"""Default training of each preset.  "talk": the talk gives Adam lr 1e-3 and batch 300 (ICLR 2018);
-measured on 2 cores (seed 0, test MSE per pixel), lr 1e-2 with a cosine decay to 1e-5 and many small
-batches reaches the lowest test error within the 3-minute budget of the default run: batch 16 x 8000 steps
-9.78e-4 in 142-148 s (x 7000: 1.005e-3 in 152 s before the gather-table im2col; x 6500: 1.034e-3;
-x 6000 decaying to 1e-4: 1.11e-3; fresh disks every step instead of 1000: 1.08e-3; 5000 training disks:
-1.07e-3), batch 32 x 3500 1.31e-3, batch 8 x 10 000 (lr 5e-3) 1.17e-3, batch 64 x 3000 (lr 1e-3 constant,
-8 channels) 4.2e-3.  "official": the authors' code (lr 0.01, batch 64, 10 000 steps,
-supersampled disks)."""
+from .presets import training_defaults
+from .step import Tape, TrainingDiverged, training_step
 
 
 @dataclass
@@ -100,10 +86,6 @@ class TrainConfig:
         return {"blur_sigma": self.blur_sigma, "supersample": self.supersample}
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or a gradient became NaN or inf; the step was not applied, the model keeps its parameters."""
-
-
 @dataclass
 class StepResult:
     step: int
@@ -122,15 +104,7 @@ def check_training_data(data, dtype) -> np.ndarray:
     return np.ascontiguousarray(data)
 
 
-def non_finite_gradient(grads: dict[str, np.ndarray], pool: BufferPool | None = None) -> str | None:
-    """The name of the first gradient holding NaN or inf, or None (the test's scratch array from ``pool``)."""
-    for name, grad in grads.items():
-        if not np.isfinite(grad, out=None if pool is None else pool.empty(grad.shape, bool)).all():
-            return name
-    return None
-
-
-def make_optimizer(model: Autoencoder, config: TrainConfig) -> Adam:
+def make_optimizer(model, config: TrainConfig) -> Adam:
     decay = (lambda name: name.startswith("encoder.")) if config.decay_on == "encoder" else None
     return Adam(model, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay, decay=decay)
 
@@ -142,11 +116,8 @@ class Trainer:
     disks (e.g. the Diracs of the position experiments); config.train_size is then ignored.
     """
 
-    def __init__(self, model: Autoencoder, config: TrainConfig, run_dir=None, data: np.ndarray | None = None,
-                 reuse_buffers: bool = True):
+    def __init__(self, model, config: TrainConfig, run_dir=None, data: np.ndarray | None = None):
         self.model, self.config = model, config
-        self.buffer_pool = BufferPool() if reuse_buffers else None
-        self._batch: np.ndarray | None = None
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.optimizer = make_optimizer(model, config)
         self.rng = np.random.default_rng(config.seed)
@@ -159,79 +130,54 @@ class Trainer:
             self.train_images, _ = self._disks(config.train_size, np.random.default_rng([config.seed, 1]))
 
     def _disks(self, n, rng):
+        if self.model.config is None:
+            raise ValueError("this model has no config to draw disks for; pass the training images as data=")
         size = self.model.config.image_size
         r_max = self.config.radius_max if self.config.radius_max is not None else size / 2
         return disks(n, size, radius_range=(0.0, r_max), blur_sigma=self.config.blur_sigma,
                      supersample=self.config.supersample, rng=rng, dtype=self.model.dtype)
 
-    def next_batch(self, out: np.ndarray | None = None) -> np.ndarray:
-        """A batch from the fixed training set (drawn with replacement, into ``out`` if given) or a fresh one."""
+    def next_batch(self) -> np.ndarray:
+        """A batch from the fixed training set (drawn with replacement) or a fresh one."""
         if self.train_images is not None:
-            rows = self.rng.integers(0, len(self.train_images), self.config.batch_size)
-            if out is None or out.shape != (len(rows),) + self.train_images.shape[1:]:
-                return self.train_images[rows]
-            return np.take(self.train_images, rows, axis=0, out=out, mode="clip")
+            return self.train_images[self.rng.integers(0, len(self.train_images), self.config.batch_size)]
         return self._disks(self.config.batch_size, self.rng)[0]
 
-    def _batch_buffer(self) -> np.ndarray | None:
-        """The array the batches of ``steps()`` are drawn into (kept across steps), if buffers are reused."""
-        if self.buffer_pool is None or self.train_images is None:
-            return None
-        shape = (self.config.batch_size,) + self.train_images.shape[1:]
-        if self._batch is None or self._batch.shape != shape:
-            self._batch = np.empty(shape, dtype=self.train_images.dtype)
-        return self._batch
-
-    def _diverged(self, what: str) -> TrainingDiverged:
+    def _diverged(self, error: TrainingDiverged) -> TrainingDiverged:
         where = ""
         if self.run_dir is not None and (self.run_dir / ckpt.CHECKPOINT_NAME).exists():
             where = f"; the last good checkpoint is {self.run_dir / ckpt.CHECKPOINT_NAME}"
-        return TrainingDiverged(f"{what} at step {self.step_count + 1}; training stopped and the model keeps "
-                                f"the parameters of step {self.step_count}{where}")
+        return TrainingDiverged(f"{error}: training stopped and the model keeps the parameters of step "
+                                f"{self.step_count}{where}")
 
-    def train_step(self, batch: np.ndarray) -> float:
-        """One step on ``batch``; raises TrainingDiverged, without updating, if the loss or a gradient is not finite.
-
-        With ``reuse_buffers`` (the default) the step's arrays come from ``self.buffer_pool`` and the
-        layers drop what they kept for backward once the step is over.
-        """
+    def _step(self, batch: np.ndarray, tape: Tape | None) -> float:
         self.optimizer.lr = self.config.lr_at(self.step_count)
-        pool = self.buffer_pool
-        with pooled_step(self.model, pool) if pool is not None else contextlib.nullcontext():
-            loss = self._loss_and_gradients(batch)
-            self._check_gradients()
-            self.optimizer.step()
+        try:
+            loss = training_step(self.model, self.optimizer, batch, tape=tape,
+                                 step_label=f"step {self.step_count + 1}")
+        except TrainingDiverged as error:
+            raise self._diverged(error) from None
         self.step_count += 1
         self.loss_history.append(loss)
         return loss
 
-    def _loss_and_gradients(self, batch: np.ndarray) -> float:
-        output = self.model.forward(batch)
-        loss, grad = mse_loss(output, batch, pool=self.buffer_pool)
-        if not math.isfinite(loss):
-            raise self._diverged(f"loss became {loss}")
-        self.model.backward(grad)
-        return loss
-
-    def _check_gradients(self) -> None:
-        name = non_finite_gradient(self.model.grads, self.buffer_pool)
-        if name is not None:
-            raise self._diverged(f"the gradient of {name} holds NaN or inf")
+    def train_step(self, batch: np.ndarray) -> float:
+        """One step on ``batch`` (:func:`npae.step.training_step`); raises TrainingDiverged, without
+        updating, if the loss, a gradient or the update is not finite."""
+        return self._step(batch, None)
 
     def inspect_step(self, batch: np.ndarray | None = None):
-        """One training step, recorded layer by layer (see :class:`npae.inspect.Inspector`).
-
-        Computes exactly what :meth:`train_step` computes (same batch stream, learning rate and
-        counters), so training can go on afterwards as if the step had been a plain one.
-        """
+        """The same step, recorded layer by layer (see :class:`npae.inspect.Inspector`): training can go on
+        afterwards exactly as if the step had been a plain one."""
         from .inspect import Inspector
 
         batch = self.next_batch() if batch is None else batch
         self.optimizer.lr = self.config.lr_at(self.step_count)
+        inspector = Inspector(self.model, self.optimizer, step_label=f"step {self.step_count + 1}")
         try:
-            record = Inspector(self.model, self.optimizer).step(batch)
-        except FloatingPointError as error:
-            raise self._diverged(str(error)) from error
+            record = inspector.step(batch)
+        except TrainingDiverged as error:
+            raise self._diverged(error) from None
         self.step_count += 1
         self.loss_history.append(record.loss_before)
         return record
@@ -242,7 +188,7 @@ class Trainer:
         if self.run_dir is not None and self.step_count == 0 and self.config.checkpoint_every:
             self.save(self.snapshot_path(0))
         while self.step_count < until:
-            loss = self.train_step(self.next_batch(out=self._batch_buffer()))
+            loss = self.train_step(self.next_batch())
             if self.run_dir is not None and self.config.checkpoint_every and \
                     self.step_count % self.config.checkpoint_every == 0:
                 self.save()
@@ -274,8 +220,8 @@ class Trainer:
         return self.run_dir / "snapshots" / f"step_{step:07d}.npz"
 
     def meta(self) -> dict:
-        return {"model_config": self.model.config.to_dict(), "train_config": asdict(self.config),
-                "step": self.step_count, "rng_state": self.rng.bit_generator.state}
+        return {"train_config": asdict(self.config), "step": self.step_count,
+                "rng_state": self.rng.bit_generator.state}
 
     def save(self, path=None) -> Path:
         """Write the checkpoint (default run_dir/checkpoint.npz) atomically."""
@@ -283,23 +229,23 @@ class Trainer:
             if self.run_dir is None:
                 raise ValueError("Trainer.save: no path given and no run_dir")
             path = self.run_dir / ckpt.CHECKPOINT_NAME
-        return ckpt.write_checkpoint(path, self.model.params, self.optimizer.state_dict(), self.meta(),
-                                     self.loss_history)
+        return ckpt.write_checkpoint(path, self.model, self.meta(), self.optimizer.state_dict(), self.loss_history)
 
     @classmethod
-    def resume(cls, path, run_dir=None, **overrides) -> "Trainer":
+    def resume(cls, path, run_dir=None, data: np.ndarray | None = None, **overrides) -> "Trainer":
         """A trainer in exactly the state a checkpoint saved (weights, moments, step, RNG).
 
-        ``run_dir``: where the resumed run writes its checkpoints (None: nowhere).  ``overrides``
-        change fields of the saved TrainConfig (e.g. ``steps`` to train further).
+        ``run_dir``: where the resumed run writes its checkpoints (None: nowhere).  ``data``: the training
+        images of a run trained on an array.  ``overrides`` change fields of the saved TrainConfig (e.g.
+        ``steps`` to train further).
         """
         meta, params, optim, history = ckpt.read_checkpoint(path)
-        model = model_from_checkpoint(meta, params, path)
+        model = ckpt.model_from(meta, params, path)
         try:
             train_config = TrainConfig(**{**meta["train_config"], **overrides})
         except (TypeError, ValueError) as error:
             raise ckpt.CheckpointError(f"{path}: invalid training config in checkpoint: {error}") from error
-        trainer = cls(model, train_config, run_dir)
+        trainer = cls(model, train_config, run_dir, data=data)
         try:
             trainer.optimizer.load_state_dict(optim)
             trainer.rng.bit_generator.state = meta["rng_state"]
@@ -337,29 +283,14 @@ def replay_to(run_dir, step: int) -> Trainer:
     return trainer
 
 
-def model_from_checkpoint(meta: dict, params: dict, path) -> Autoencoder:
-    try:
-        model = build_autoencoder(AutoencoderConfig(**meta["model_config"]), rng=0)
-    except (TypeError, ValueError, KeyError) as error:
-        raise ckpt.CheckpointError(f"{path}: invalid model config in checkpoint: {error!r}") from error
-    try:
-        model.load_state_dict(params)
-    except (ValueError, TypeError) as error:
-        raise ckpt.CheckpointError(f"{path}: weights do not fit the architecture in its config: {error}") from error
-    return model
-
-
-def load_checkpoint(path) -> Autoencoder:
-    """The trained model of a checkpoint file or run directory, ready to use."""
-    meta, params, _, _ = ckpt.read_checkpoint(path)
-    return model_from_checkpoint(meta, params, path)
+def load_checkpoint(path):
+    """The trained model of a checkpoint file or run directory, ready to use (any npae model)."""
+    return ckpt.load_model(path)
 
 
 def default_config(preset: str, **overrides) -> TrainConfig:
     """The preset's training hyper-parameters, with overrides (a None override sets None)."""
-    if preset not in PRESET_TRAINING:
-        raise ValueError(f"unknown preset {preset!r}; expected one of {tuple(PRESET_TRAINING)}")
-    return TrainConfig(**{**PRESET_TRAINING[preset], **overrides})
+    return TrainConfig(**{**training_defaults(preset), **overrides})
 
 
 def train_disk_autoencoder(preset="talk", latent_dim=1, bias=True, steps=None, seed=0, run_dir=None,

@@ -120,7 +120,7 @@ def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
         assert (out / name).stat().st_size > 0
     test, _ = ellipses(16, rng=np.random.default_rng(5))
     for name in ("pca_ae_ellipses.npz", "pca_ae_disks.npz"):
-        model = npae.load_pca_autoencoder(out / name)
+        model = npae.load_checkpoint(out / name)
         assert model.components == 3 and model.channels == [4, 4, 4, 4, 4]
         assert model.encode(test).shape == (16, 3, 1, 1) and np.all(np.isfinite(model.forward(test)))
 
@@ -149,7 +149,7 @@ def test_spearman_sees_monotone_codes_that_pearson_underrates():
 
 
 def test_dependence_measures_see_nonlinear_functions():
-    from npae.evaluate import correlation_ratio, neighbour_r2
+    from npae.statistics import correlation_ratio, neighbour_r2
     rng = np.random.default_rng(1)
     x, y = rng.uniform(-1, 1, 2000), rng.uniform(-1, 1, 2000)
     folded = x ** 2
@@ -164,7 +164,7 @@ def test_dependence_measures_see_nonlinear_functions():
 
 
 def test_dependence_measures_leave_out_nan_and_refuse_bad_input():
-    from npae.evaluate import correlation_ratio, neighbour_r2
+    from npae.statistics import correlation_ratio, neighbour_r2
     rng = np.random.default_rng(4)
     x, y = rng.uniform(-1, 1, 500), rng.uniform(-1, 1, 500)
     folded, holed = x ** 2, x.copy()
@@ -191,51 +191,70 @@ def _small_trained_pca_ae(dtype=np.float32):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_saved_pca_autoencoder_codes_and_decodes_bit_for_bit(tmp_path, dtype):
     model, images = _small_trained_pca_ae(dtype)
-    path = npae.save_pca_autoencoder(tmp_path / "pca.npz", model, settings={"seed": 0})
+    path = npae.save_model(tmp_path / "pca.npz", model, settings={"seed": 0})
     assert [p.name for p in tmp_path.iterdir()] == ["pca.npz"]
-    loaded = npae.load_pca_autoencoder(path)
+    loaded = npae.load_checkpoint(path)
+    assert isinstance(loaded, npae.PCAAutoencoder) and isinstance(loaded, npae.Sequential)
     assert loaded.components == 2 and loaded.dtype == np.dtype(dtype)
+    assert loaded.encoders[0].layers[-1].training is False
     codes = model.encode(images)
     assert np.array_equal(loaded.encode(images), codes) and loaded.encode(images).dtype == dtype
     assert np.array_equal(loaded.decode(codes[:, :1]), model.decode(codes[:, :1]))
+    assert np.array_equal(loaded.forward(images), model.forward(images))
+    buffers = [name for name in model.state_dict() if name.endswith(("running_mean", "running_var"))]
+    assert sorted(name.split(".")[0] for name in buffers) == ["encoder1"] * 2 + ["encoder2"] * 2
+
+
+def _legacy_file(path, model):
+    """A PCA-AE file exactly as npae 0.1's save_pca_autoencoder wrote it."""
+    from npae.checkpoint import atomic_savez
+    config = model.config
+    meta = {"format": "npae-pca-ae", "version": 1, "settings": {"seed": 0},
+            "model": {"image_size": config.image_size, "channels": config.channels, "alpha": config.alpha,
+                      "dtype": config.dtype, "components": config.components}}
+    return atomic_savez(path, {"meta": np.array(json.dumps(meta)), **model.state_dict()})
+
+
+def test_files_of_the_former_save_pca_autoencoder_still_load(tmp_path):
+    model, images = _small_trained_pca_ae()
+    loaded = npae.load_checkpoint(_legacy_file(tmp_path / "old.npz", model))
+    assert loaded.components == 2
     assert np.array_equal(loaded.forward(images), model.forward(images))
 
 
 def test_pca_autoencoder_files_that_do_not_fit_are_refused(tmp_path):
     from npae.checkpoint import CheckpointError, atomic_savez
     model, _ = _small_trained_pca_ae()
-    path = npae.save_pca_autoencoder(tmp_path / "pca.npz", model)
+    path = npae.save_model(tmp_path / "pca.npz", model)
     (tmp_path / "cut.npz").write_bytes(path.read_bytes()[:200])
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
-        npae.load_pca_autoencoder(tmp_path / "cut.npz")
+        npae.load_checkpoint(tmp_path / "cut.npz")
     with np.load(path, allow_pickle=False) as archive:
         contents = {key: archive[key] for key in archive.files}
     meta = json.loads(str(contents["meta"]))
-    without = {k: v for k, v in contents.items() if k != "decoder2.0.weight"}
+    without = {k: v for k, v in contents.items() if k != "model/decoder2.0.weight"}
     atomic_savez(tmp_path / "missing.npz", without)
     with pytest.raises(CheckpointError, match="do not fit.*decoder2.0.weight"):
-        npae.load_pca_autoencoder(tmp_path / "missing.npz")
-    meta["model"]["channels"] = [8, 4, 4]
+        npae.load_checkpoint(tmp_path / "missing.npz")
+    meta["model_config"]["channels"] = [8, 4, 4]
     atomic_savez(tmp_path / "wider.npz", {**contents, "meta": np.array(json.dumps(meta))})
     with pytest.raises(CheckpointError, match="shape"):
-        npae.load_pca_autoencoder(tmp_path / "wider.npz")
+        npae.load_checkpoint(tmp_path / "wider.npz")
     with pytest.raises(FileNotFoundError):
-        npae.load_pca_autoencoder(tmp_path / "absent.npz")
-    meta_only = dict(meta, model={"image_size": 16})
-    atomic_savez(tmp_path / "bare.npz", {**contents, "meta": np.array(json.dumps(meta_only))})
+        npae.load_checkpoint(tmp_path / "absent.npz")
+    legacy = _legacy_file(tmp_path / "legacy.npz", model)
+    with np.load(legacy, allow_pickle=False) as archive:
+        old = {key: archive[key] for key in archive.files}
+    old_meta = json.loads(str(old["meta"]))
+    atomic_savez(tmp_path / "bare.npz", {**old, "meta": np.array(json.dumps(dict(old_meta, model=None)))})
     with pytest.raises(CheckpointError, match="metadata lacks"):
-        npae.load_pca_autoencoder(tmp_path / "bare.npz")
+        npae.load_checkpoint(tmp_path / "bare.npz")
     atomic_savez(tmp_path / "future.npz", {**contents, "meta": np.array(json.dumps(dict(meta, version=2)))})
     with pytest.raises(CheckpointError, match="version 2"):
-        npae.load_pca_autoencoder(tmp_path / "future.npz")
-    trainer_file = tmp_path / "disk.npz"
-    npae.Trainer(npae.disk_autoencoder(image_size=16, channels=2), npae.TrainConfig(steps=1, batch_size=2,
-                 train_size=4, checkpoint_every=0), run_dir=tmp_path / "run").save(trainer_file)
-    with pytest.raises(CheckpointError, match="not an npae-pca-ae file"):
-        npae.load_pca_autoencoder(trainer_file)
+        npae.load_checkpoint(tmp_path / "future.npz")
     model.decoders[0].params["0.weight"][0, 0, 0, 0] = np.nan
     with pytest.raises(CheckpointError, match="NaN"):
-        npae.save_pca_autoencoder(tmp_path / "nan.npz", model)
+        npae.save_model(tmp_path / "nan.npz", model)
     assert not (tmp_path / "nan.npz").exists()
 
 

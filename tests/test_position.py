@@ -99,7 +99,7 @@ def test_conv_autoencoder_shapes_for_signals_and_images():
     assert image_model.encode(np.zeros((2, 1, 32, 32), np.float32)).shape == (2, 2, 1, 1)
     npae.gradcheck(conv_autoencoder((1, 8, 8), channels=2, coord_channels=True, rng=1, output="sigmoid"),
                    np.random.default_rng(0).random((2, 1, 8, 8)), raise_on_fail=True)
-    with pytest.raises(ValueError, match="power of 2"):
+    with pytest.raises(ValueError, match="not a power of the sub-sampling factor 2"):
         conv_autoencoder((1, 48, 48))
     with pytest.raises(ValueError, match="channels needs 5"):
         conv_autoencoder((1, 64, 64), channels=[4, 4])

@@ -10,23 +10,22 @@
 3. Disks with radius and position (3 attributes): is each of r, x, y carried by one axis?  Besides
    Pearson, how each code depends on r, x, y when the dependence is not linear (:func:`dependence`).
 4. Latent traversals (decode z_i from -2 to 2, the other codes 0), one figure per dataset.
-The two trained PCA-AEs are saved as pca_ae_ellipses.npz and pca_ae_disks.npz (:func:`npae.load_pca_autoencoder`).
+The two trained PCA-AEs are saved as pca_ae_ellipses.npz and pca_ae_disks.npz (:func:`npae.load_checkpoint`).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse.linalg import svds
-from scipy.stats import spearmanr
 
 from .. import plots
 from ..data import ellipses, positioned_disks
-from ..evaluate import correlation_ratio, multiple_r2, neighbour_r2
-from ..pca_ae import PCATrainConfig, save_pca_autoencoder, train_pca_autoencoder, train_plain_autoencoder
+from ..checkpoint import save_model
+from ..pca_ae import PCATrainConfig, train_pca_autoencoder, train_plain_autoencoder
+from ..statistics import (PrincipalAxes, abs_pearson, abs_spearman, correlation_ratio, multiple_correlation,
+                          neighbour_r2, off_diagonal_max, plane_angles, principal_axes)
 
 PUBLISHED = {
     "plain_ae": {"S": (0.935, 0.464, 0.558), "H": (0.065, 0.803, 0.033), "V": (0.359, 0.019, 0.543)},
@@ -82,31 +81,6 @@ def estimate_seconds(settings: PCASettings, timed_steps: int = 2) -> float:
     return (1 + 3 * settings.components) * settings.steps * per_step
 
 
-def abs_pearson(codes: np.ndarray, attribute: np.ndarray) -> list[float]:
-    """|Pearson(z_i, attribute)| for each column of codes (N, k), ignoring NaN attributes."""
-    keep = np.isfinite(attribute)
-    return [float(abs(np.corrcoef(codes[keep, i], attribute[keep])[0, 1])) for i in range(codes.shape[1])]
-
-
-def abs_spearman(codes: np.ndarray, attribute: np.ndarray) -> list[float]:
-    """|Spearman(z_i, attribute)| for each column of codes (N, k), ignoring NaN attributes: as Pearson, but on
-    ranks, so a code that follows any increasing function of the attribute (log H, say) scores 1."""
-    keep = np.isfinite(attribute)
-    return [float(abs(spearmanr(codes[keep, i], attribute[keep])[0])) for i in range(codes.shape[1])]
-
-
-def multiple_correlation(codes: np.ndarray, attribute: np.ndarray) -> float:
-    """R of the least-squares fit attribute ~ a + codes @ b: how much of it the codes carry linearly, together."""
-    return float(np.sqrt(max(0.0, multiple_r2(codes, attribute))))
-
-
-def plane_angles(codes: np.ndarray, first: np.ndarray, second: np.ndarray) -> list[float]:
-    """Degrees, for each code, from the ``first`` attribute's axis in the plane of (first, second):
-    atan(|corr(z, second)| / |corr(z, first)|); 0 = the code follows ``first``, 90 = ``second``."""
-    return [float(np.degrees(np.arctan2(b, a)))
-            for a, b in zip(abs_pearson(codes, first), abs_pearson(codes, second))]
-
-
 def correlation_table(codes: np.ndarray, attributes: dict, names) -> dict:
     return {name: abs_pearson(codes, attributes[name]) for name in names}
 
@@ -114,34 +88,6 @@ def correlation_table(codes: np.ndarray, attributes: dict, names) -> dict:
 def flat_table(table: dict, column: str = "z") -> dict:
     """{name: [v1, v2, ...]} as {"<name>_<column>1": v1, ...}, the metrics' layout."""
     return {f"{name}_{column}{i + 1}": value for name, row in table.items() for i, value in enumerate(row)}
-
-
-class PrincipalAxes(NamedTuple):
-    """Linear PCA of images flattened to D pixels: the mean (D,), the axes (count, D) by decreasing variance,
-    and ``explained`` (count,), the fraction of the total variance along each axis."""
-
-    mean: np.ndarray
-    basis: np.ndarray
-    explained: np.ndarray
-
-    def check(self, components: int) -> None:
-        if not 1 <= components <= len(self.basis):
-            raise ValueError(f"components must be in [1, {len(self.basis)}], got {components}")
-
-    def coordinates(self, images: np.ndarray, components: int) -> np.ndarray:
-        """(N, j): the centred images' coordinates on the first j = ``components`` axes."""
-        self.check(components)
-        return (images.reshape(len(images), -1).astype(np.float64) - self.mean) @ self.basis[:components].T
-
-
-def principal_axes(train: np.ndarray, count: int) -> PrincipalAxes:
-    """The first ``count`` principal axes of the training images (truncated SVD of the centred images)."""
-    flat_train = train.reshape(len(train), -1).astype(np.float64)
-    mean = flat_train.mean(axis=0)
-    centred = flat_train - mean
-    _, singular_values, basis = svds(centred, k=count, random_state=0)
-    order = np.argsort(singular_values)[::-1]
-    return PrincipalAxes(mean, basis[order], singular_values[order] ** 2 / np.sum(centred ** 2))
 
 
 def linear_pca_errors(axes: PrincipalAxes, test: np.ndarray, components: int) -> list[float]:
@@ -187,11 +133,6 @@ def traversals(decode, components: int, dtype, values=np.linspace(-2, 2, 7)) -> 
     return np.stack(rows)
 
 
-def off_diagonal_max(codes: np.ndarray) -> float:
-    matrix = np.abs(np.corrcoef(codes, rowvar=False))
-    return float(np.max(matrix[~np.eye(len(matrix), dtype=bool)]))
-
-
 def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[dict, dict, dict]:
     """The three models on ellipses; returns (metrics, figures, |Pearson| tables)."""
     train, _ = ellipses(settings.train_count, rng=np.random.default_rng([settings.seed, 31]))
@@ -205,7 +146,7 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
                                       progress=progress)
     tables["pca_ae_no_cov"] = correlation_table(no_cov.encode(test)[:, :, 0, 0], attributes, "SHV")
     model, histories = train_pca_autoencoder(train, k, config, channels=settings.channels, progress=progress)
-    save_pca_autoencoder(out / "pca_ae_ellipses.npz", model, settings=asdict(settings))
+    save_model(out / "pca_ae_ellipses.npz", model, settings=asdict(settings))
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     tables["pca_ae"] = correlation_table(codes, attributes, "SHV")
 
@@ -249,7 +190,7 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
     test, attributes = positioned_disks(settings.test_count, rng=np.random.default_rng([settings.seed, 42]), **draw)
     model, _ = train_pca_autoencoder(train, settings.components, settings.train_config(),
                                      channels=settings.channels, progress=progress)
-    save_pca_autoencoder(out / "pca_ae_disks.npz", model, settings=asdict(settings))
+    save_model(out / "pca_ae_disks.npz", model, settings=asdict(settings))
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     table = correlation_table(codes, attributes, ("radius", "x", "y"))
     metrics = flat_table(table)

@@ -16,12 +16,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from .. import plots
 from ..data.position import allowed_positions, dirac_signals, diracs, positioned_disks
-from ..evaluate import multiple_r2
 from ..models import conv_autoencoder, ramp_encoder
+from ..statistics import abs_corr, abs_rank_corr, linear_r2, multiple_r2
 from ..train import Trainer, TrainConfig
 
 
@@ -129,10 +128,10 @@ def trained_encoder(settings: PositionSettings, progress: bool) -> dict:
     metrics = {
         "final_train_loss": float(np.mean(history[-50:])),
         "test_relative_error": float(np.mean(relative_errors(model, test))),
-        "spearman_z_position": float(abs(stats.spearmanr(codes, positions)[0])),
-        "r2_linear_fit_z_vs_position": float(stats.linregress(positions, codes).rvalue ** 2),
-        "corr_codes_of_one_hots_vs_ramp": float(abs(np.corrcoef(profile["codes"], ramp)[0, 1])),
-        "corr_gradient_filter_vs_ramp": float(abs(np.corrcoef(profile["gradient"], ramp)[0, 1])),
+        "spearman_z_position": abs_rank_corr(codes, positions),
+        "r2_linear_fit_z_vs_position": linear_r2(positions, codes),
+        "corr_codes_of_one_hots_vs_ramp": abs_corr(profile["codes"], ramp),
+        "corr_gradient_filter_vs_ramp": abs_corr(profile["gradient"], ramp),
     }
     return {"model": model, "metrics": metrics, "history": history, "test": test, "positions": positions,
             "codes": codes, "profile": profile}
@@ -179,7 +178,7 @@ def position_2d(settings: PositionSettings, coord_channels: bool, progress: bool
         target = attributes[axis]
         metrics[f"r2_{axis}_from_both_codes"] = multiple_r2(codes, target)
         for i in range(2):
-            metrics[f"r2_z{i + 1}_vs_{axis}"] = float(stats.linregress(target, codes[:, i]).rvalue ** 2)
+            metrics[f"r2_z{i + 1}_vs_{axis}"] = linear_r2(target, codes[:, i])
     return {"metrics": metrics, "codes": codes, "attributes": attributes, "test": test, "outputs": outputs}
 
 

@@ -17,12 +17,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from .. import plots
 from ..data import disks
 from ..evaluate import evaluate_disks
 from ..models import disk_autoencoder
+from ..presets import size_mode
+from ..statistics import abs_rank_corr, linear_r2
 from ..train import Trainer, default_config
 from .airy import analyse_decoder, run_airy
 
@@ -44,20 +45,8 @@ class SizeSettings:
     @classmethod
     def mode(cls, mode: str, preset: str = "talk", seed: int = 0) -> "SizeSettings":
         """"quick" (default, minutes on a laptop), "full" (the papers' iterations, batch and data) or "smoke"
-        (a few steps: checks the pipeline in seconds, the numbers mean nothing)."""
-        if mode == "quick":
-            if preset == "official":
-                return cls(preset, steps=4000, batch_size=64, lr=1e-2, lr_schedule="cosine", seed=seed)
-            return cls(preset, seed=seed)
-        if mode == "full":
-            if preset == "official":
-                return cls(preset, steps=10000, batch_size=64, lr=1e-2, lr_schedule="constant", seed=seed,
-                           supersample=800)
-            return cls(preset, steps=20000, batch_size=300, lr=1e-3, lr_schedule="constant", train_size=10000,
-                       seed=seed)
-        if mode == "smoke":
-            return cls(preset, steps=15, batch_size=8, lr=1e-2, train_size=64, seed=seed)
-        raise ValueError(f"unknown mode {mode!r}; expected 'quick', 'full' or 'smoke'")
+        (a few steps: checks the pipeline in seconds, the numbers mean nothing); see :mod:`npae.presets`."""
+        return cls(preset, seed=seed, **size_mode(preset, mode))
 
 
 def train_model(settings: SizeSettings, bias: bool, progress: bool = True):
@@ -91,11 +80,6 @@ def interpolate_codes(model, codes: np.ndarray, count: int = 10) -> tuple[np.nda
     return line, model.decoder.forward(line.reshape(-1, 1, 1, 1).astype(model.dtype))
 
 
-def linear_fit_r2(x: np.ndarray, y: np.ndarray) -> float:
-    """R^2 of the least-squares line y ~ a + b x."""
-    return float(stats.linregress(x, y).rvalue ** 2)
-
-
 def homogeneity_error(decoder, codes: np.ndarray, scales=np.linspace(0, 4, 17)) -> float:
     """max over l >= 0 (except 0) and codes of ||D(l z) - l D(z)|| / ||l D(z)||, in float64."""
     z = codes.reshape(-1, 1, 1, 1).astype(np.float64)
@@ -125,10 +109,10 @@ def run_size(out, settings: SizeSettings, progress: bool = True) -> dict:
     metrics["with_bias"] = {
         "test_mse": result["test_mse"], "spearman_z_r2": result["spearman_z_r2"],
         "spearman_z_area": result["spearman_z_area"], "final_train_loss": float(np.mean(biased.loss_history[-50:])),
-        "r2_linear_fit_z_vs_area": linear_fit_r2(result["area"], codes),
-        "r2_linear_fit_z_vs_radius": linear_fit_r2(result["radius"], codes),
-        "spearman_z_vs_average_encoder": float(abs(stats.spearmanr(codes, average)[0])),
-        "r2_linear_fit_average_encoder_vs_area": linear_fit_r2(result["area"], average),
+        "r2_linear_fit_z_vs_area": linear_r2(result["area"], codes),
+        "r2_linear_fit_z_vs_radius": linear_r2(result["radius"], codes),
+        "spearman_z_vs_average_encoder": abs_rank_corr(codes, average),
+        "r2_linear_fit_average_encoder_vs_area": linear_r2(result["area"], average),
     }
     figures["loss (with biases)"] = plots.loss_curve(biased.loss_history, out / "loss_bias.png")
     figures["reconstructions (top: test disks, bottom: outputs)"] = plots.reconstructions(

@@ -109,23 +109,21 @@ def col2im_reference(cols, x_shape, kh, kw, sh, sw, pt, pl, ho, wo):
     return np.ascontiguousarray(xpad[:, :, pt:pt + h, pl:pl + w])
 
 
-def im2col(x, kh, kw, sh, sw, pt, pl, ho, wo, out=None):
+def im2col(x, kh, kw, sh, sw, pt, pl, ho, wo):
     """Column matrix of ``x`` (N, C, H, W) for a (kh, kw) kernel: shape (C*kh*kw, N*ho*wo)."""
     if not numba_active():
         return im2col_reference(x, kh, kw, sh, sw, pt, pl, ho, wo)
     n_img, n_ch, h, w = x.shape
-    if out is None:
-        out = np.empty((n_ch * kh * kw, n_img * ho * wo), dtype=x.dtype)
+    out = np.empty((n_ch * kh * kw, n_img * ho * wo), dtype=x.dtype)
     _im2col_numba(np.ascontiguousarray(x), gather_table(h, w, kh, kw, sh, sw, pt, pl, ho, wo), out)
     return out
 
 
-def col2im(cols, x_shape, kh, kw, sh, sw, pt, pl, ho, wo, out=None):
+def col2im(cols, x_shape, kh, kw, sh, sw, pt, pl, ho, wo):
     """Adjoint of :func:`im2col`: sum the columns back into an array of ``x_shape``."""
     if not numba_active():
         return col2im_reference(cols, x_shape, kh, kw, sh, sw, pt, pl, ho, wo)
     h, w = x_shape[2:]
-    if out is None:
-        out = np.empty(x_shape, dtype=cols.dtype)
+    out = np.empty(x_shape, dtype=cols.dtype)
     _col2im_numba(cols, gather_table(h, w, kh, kw, sh, sw, pt, pl, ho, wo), out)
     return out

@@ -28,20 +28,20 @@ def leaky_relu_backward_reference(g, mask, alpha):
     return np.where(mask, g, g * g.dtype.type(alpha))
 
 
-def leaky_relu(x, alpha, out=None, mask=None):
-    """Return (phi_a(x), x > 0) for a C-contiguous float array x, written into ``out`` and ``mask`` if given."""
+def leaky_relu(x, alpha):
+    """Return (phi_a(x), x > 0) for a C-contiguous float array x."""
     if not numba_active():
         return leaky_relu_reference(x, alpha)
-    mask = np.greater(x, 0, out=mask)
-    y = np.empty_like(x) if out is None else out
+    mask = np.greater(x, 0)
+    y = np.empty_like(x)
     _scale_negatives_numba(x.reshape(-1), mask.reshape(-1), x.dtype.type(alpha), y.reshape(-1))
     return y, mask
 
 
-def leaky_relu_backward(g, mask, alpha, out=None):
-    """Return g * phi_a'(x), with the mask x > 0 kept by the forward pass (into ``out`` if given)."""
+def leaky_relu_backward(g, mask, alpha):
+    """Return g * phi_a'(x), with the mask x > 0 kept by the forward pass."""
     if not numba_active():
         return leaky_relu_backward_reference(g, mask, alpha)
-    out = np.empty_like(g) if out is None else out
+    out = np.empty_like(g)
     _scale_negatives_numba(g.reshape(-1), mask.reshape(-1), g.dtype.type(alpha), out.reshape(-1))
     return out

@@ -7,7 +7,6 @@ from .layer import Layer
 from .norm import BatchNorm
 from .sampling import Subsample, Upsample
 from .sequential import Sequential
-from .memory import BufferPool, pooled_step, release_kept_arrays, reusing_buffers
 
 __all__ = ["Layer", "Conv2d", "ConvTranspose2d", "Bias", "BatchNorm", "CoordChannels", "Subsample", "Upsample",
-           "LeakyReLU", "Sigmoid", "Sequential", "BufferPool", "reusing_buffers", "release_kept_arrays", "pooled_step"]
+           "LeakyReLU", "Sigmoid", "Sequential"]

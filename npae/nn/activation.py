@@ -13,8 +13,6 @@ class LeakyReLU(Layer):
     Positively homogeneous: LeakyReLU(l t) = l LeakyReLU(t) for every l >= 0.
     """
 
-    kept_for_backward = ("_mask",)
-
     def __init__(self, alpha=0.2):
         super().__init__()
         self.alpha = float(alpha)
@@ -22,16 +20,14 @@ class LeakyReLU(Layer):
 
     def forward(self, x):
         x = check_input(self, x)
-        y, self._mask = kernels.leaky_relu(x, self.alpha, out=self.buffer(x.shape, x.dtype),
-                                           mask=self.buffer(x.shape, np.bool_))
+        y, self._mask = kernels.leaky_relu(x, self.alpha)
         return y
 
     def backward(self, grad_out):
         if self._mask is None:
             raise RuntimeError("LeakyReLU: backward called before forward")
         grad_out = check_grad(self, grad_out, self._mask.shape)
-        return kernels.leaky_relu_backward(grad_out, self._mask, self.alpha,
-                                           out=self.buffer(grad_out.shape, grad_out.dtype))
+        return kernels.leaky_relu_backward(grad_out, self._mask, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}"

@@ -40,15 +40,11 @@ class Geometry:
     ho: int
     wo: int
 
-    def cols_shape(self, x_shape) -> tuple[int, int]:
-        return (x_shape[1] * self.kh * self.kw, x_shape[0] * self.ho * self.wo)
+    def im2col(self, x):
+        return kernels.im2col(x, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
 
-    def im2col(self, x, out=None):
-        return kernels.im2col(x, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo, out=out)
-
-    def col2im(self, cols, x_shape, out=None):
-        return kernels.col2im(cols, x_shape, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo,
-                              out=out)
+    def col2im(self, cols, x_shape):
+        return kernels.col2im(cols, x_shape, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
 
 
 def resolve_padding(padding, kernel: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -73,28 +69,24 @@ def resolve_padding(padding, kernel: tuple[int, int]) -> tuple[int, int, int, in
     return pair[0], pair[0], pair[1], pair[1]
 
 
-def to_channel_major(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """(N, C, H, W) -> (C, N*H*W), into ``out`` (C, N*H*W) if given."""
+def to_channel_major(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (C, N*H*W)."""
     n_img, channels, h, w = x.shape
-    if out is None:
-        out = np.empty((channels, n_img * h * w), dtype=x.dtype)
+    out = np.empty((channels, n_img * h * w), dtype=x.dtype)
     np.copyto(out.reshape(channels, n_img, h, w), x.transpose(1, 0, 2, 3))
     return out
 
 
-def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int, out: np.ndarray | None = None) -> np.ndarray:
-    """(C, N*H*W) -> (N, C, H, W), into ``out`` if given."""
+def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int) -> np.ndarray:
+    """(C, N*H*W) -> (N, C, H, W)."""
     channels = y2d.shape[0]
-    if out is None:
-        out = np.empty((n_img, channels, h, w), dtype=y2d.dtype)
+    out = np.empty((n_img, channels, h, w), dtype=y2d.dtype)
     np.copyto(out, y2d.reshape(channels, n_img, h, w).transpose(1, 0, 2, 3))
     return out
 
 
 class _Convolution(Layer):
     """What both convolutions share: channel counts, kernel, stride and a He-initialised weight."""
-
-    kept_for_backward = ("_cache",)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, weight_layout: str, rng, dtype):
         super().__init__()
@@ -147,28 +139,25 @@ class Conv2d(_Convolution):
     def forward(self, x):
         weight = self.params["weight"]
         x = check_input(self, x, self.in_channels, weight.dtype)
-        n_img, dtype = x.shape[0], x.dtype
+        n_img = x.shape[0]
         g = self.geometry(x.shape[2], x.shape[3])
-        cols = g.im2col(x, out=self.buffer(g.cols_shape(x.shape), dtype))
-        y2d = matmul(weight.reshape(self.out_channels, -1), cols,
-                     out=self.buffer((self.out_channels, cols.shape[1]), dtype))
+        cols = g.im2col(x)
+        y2d = matmul(weight.reshape(self.out_channels, -1), cols)
         self._cache = (x, g)
-        return from_channel_major(y2d, n_img, g.ho, g.wo,
-                                  out=self.buffer((n_img, self.out_channels, g.ho, g.wo), dtype))
+        return from_channel_major(y2d, n_img, g.ho, g.wo)
 
     def backward(self, grad_out):
         if self._cache is None:
             raise RuntimeError("Conv2d: backward called before forward")
         x, g = self._cache
         grad_out = check_grad(self, grad_out, (x.shape[0], self.out_channels, g.ho, g.wo))
-        weight, dtype = self.params["weight"], grad_out.dtype
-        cols_shape = g.cols_shape(x.shape)
-        gy2d = to_channel_major(grad_out, out=self.buffer((self.out_channels, cols_shape[1]), dtype))
-        cols = g.im2col(x, out=self.buffer(cols_shape, dtype))
+        weight = self.params["weight"]
+        gy2d = to_channel_major(grad_out)
+        cols = g.im2col(x)
         matmul(gy2d, cols.T, out=self.grads["weight"].reshape(self.out_channels, -1))
         del cols
-        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d, out=self.buffer(cols_shape, dtype))
-        return g.col2im(grad_cols, x.shape, out=self.buffer(x.shape, dtype))
+        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d)
+        return g.col2im(grad_cols, x.shape)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -218,14 +207,12 @@ class ConvTranspose2d(_Convolution):
     def forward(self, x):
         weight = self.params["weight"]
         x = check_input(self, x, self.in_channels, weight.dtype)
-        dtype = x.dtype
         g, ho, wo = self.geometry(x.shape[2], x.shape[3])
         out_shape = (x.shape[0], self.out_channels, ho, wo)
-        x2d = to_channel_major(x, out=self.buffer((self.in_channels, x.size // self.in_channels), dtype))
-        cols = matmul(weight.reshape(self.in_channels, -1).T, x2d,
-                      out=self.buffer(g.cols_shape(out_shape), dtype))
+        x2d = to_channel_major(x)
+        cols = matmul(weight.reshape(self.in_channels, -1).T, x2d)
         self._cache = (x.shape, g, x2d)
-        return g.col2im(cols, out_shape, out=self.buffer(out_shape, dtype))
+        return g.col2im(cols, out_shape)
 
     def backward(self, grad_out):
         if self._cache is None:
@@ -233,12 +220,11 @@ class ConvTranspose2d(_Convolution):
         x_shape, g, x2d = self._cache
         out_shape = self.output_shape(x_shape)
         grad_out = check_grad(self, grad_out, out_shape)
-        weight, dtype = self.params["weight"], grad_out.dtype
-        cols = g.im2col(grad_out, out=self.buffer(g.cols_shape(out_shape), dtype))
+        weight = self.params["weight"]
+        cols = g.im2col(grad_out)
         matmul(x2d, cols.T, out=self.grads["weight"].reshape(self.in_channels, -1))
-        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols, out=self.buffer(x2d.shape, dtype))
-        return from_channel_major(grad_x2d, x_shape[0], x_shape[2], x_shape[3],
-                                  out=self.buffer(x_shape, dtype))
+        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols)
+        return from_channel_major(grad_x2d, x_shape[0], x_shape[2], x_shape[3])
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -7,6 +7,7 @@ A layer has
   returns dL/d(input) and *overwrites* ``grads`` with dL/d(params) (it does
   not accumulate: two backward calls leave the gradient of the last one);
 * ``params`` and ``grads``: dicts with the same keys and shapes;
+* ``buffers``: arrays that are state but not trained (BatchNorm's running statistics);
 * ``output_shape(input_shape)``: the shape ``forward`` would return.
 
 Parameters are updated in place by the optimisers, so a layer never rebinds
@@ -72,32 +73,17 @@ def as_pair(value, what: str) -> tuple[int, int]:
 class Layer:
     """Base class: no parameters, identity ``astype``; subclasses fill ``params``/``grads``.
 
-    ``buffer_pool``: None (the default), every call returns new arrays; a
-    :class:`~npae.nn.memory.BufferPool` (set by :func:`npae.reusing_buffers`), :meth:`buffer`
-    takes the arrays from it, to be recycled once nothing refers to them.
+    ``buffers`` holds state that is not trained but belongs to the model (BatchNorm's running
+    statistics): saved and loaded with the parameters, never touched by an optimiser.
     """
-
-    buffer_pool = None
-    kept_for_backward: tuple[str, ...] = ()
-    """Names of the attributes holding what ``forward`` keeps for ``backward`` (dropped by :meth:`release`)."""
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-    def release(self) -> None:
-        """Drop the arrays kept for the backward pass (``backward`` then needs a new ``forward``)."""
-        for name in self.kept_for_backward:
-            setattr(self, name, None)
-
-    def buffer(self, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """An uninitialised array for an output or a scratch result: new, or from ``buffer_pool``."""
-        if self.buffer_pool is None:
-            return np.empty(shape, dtype=dtype)
-        return self.buffer_pool.empty(shape, dtype)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -21,9 +21,17 @@ class BatchNorm(Layer):
             raise ValueError(f"need channels >= 1, eps > 0 and momentum in [0, 1], got {channels}, {eps}, {momentum}")
         self.channels, self.eps, self.momentum = int(channels), float(eps), float(momentum)
         self.training = True
-        self.running_mean = np.zeros(self.channels)
-        self.running_var = np.ones(self.channels)
+        self.buffers["running_mean"] = np.zeros(self.channels)
+        self.buffers["running_var"] = np.ones(self.channels)
         self._cache = None
+
+    @property
+    def running_mean(self) -> np.ndarray:
+        return self.buffers["running_mean"]
+
+    @property
+    def running_var(self) -> np.ndarray:
+        return self.buffers["running_var"]
 
     def forward(self, x):
         x = check_input(self, x, self.channels)
@@ -34,8 +42,8 @@ class BatchNorm(Layer):
             mean = x64.mean(axis=(0, 2, 3))
             var = x64.var(axis=(0, 2, 3))
             count = x.shape[0] * x.shape[2] * x.shape[3]
-            self.running_mean = (1 - self.momentum) * self.running_mean + self.momentum * mean
-            self.running_var = (1 - self.momentum) * self.running_var + self.momentum * var * count / (count - 1)
+            self.running_mean[...] = (1 - self.momentum) * self.running_mean + self.momentum * mean
+            self.running_var[...] = (1 - self.momentum) * self.running_var + self.momentum * var * count / (count - 1)
         else:
             mean, var = self.running_mean, self.running_var
         inv_std = 1.0 / np.sqrt(var + self.eps)

@@ -1,8 +1,10 @@
-"""Sequential: layers applied in order, backward in reverse order.
+"""Sequential: layers applied in order, backward in reverse order; the one container of npae.
 
-Parameters are named ``"<index>.<name>"`` (``"3.weight"``), recursively for
-nested containers (``"0.2.bias"``), so a state dict is a flat mapping from
-qualified names to arrays that an ``.npz`` file can hold.
+Children are named by their index (``Sequential(a, b)``: "0", "1") or by keyword
+(``Sequential(encoder=e, decoder=d)``: "encoder", "decoder", also reachable as
+``model.encoder``).  Parameters and buffers get qualified names, recursively:
+``"encoder.3.weight"``, ``"1.6.running_mean"``, so a state dict is a flat mapping
+from names to arrays that an ``.npz`` file can hold.
 """
 from __future__ import annotations
 
@@ -16,15 +18,27 @@ from .layer import Layer, check_dtype
 class Sequential(Layer):
     """y = layer_{L-1}( ... layer_1(layer_0(x)));  backward chains the layers' backward in reverse.
 
-    ``backward`` overwrites every layer's ``grads``.
+    ``backward`` overwrites every layer's ``grads``.  ``config`` (None, or a dict a builder
+    understands) lets a checkpoint rebuild the architecture.
     """
 
-    def __init__(self, *layers: Layer):
+    def __init__(self, *layers: Layer, config: dict | None = None, **named: Layer):
         super().__init__()
-        for index, layer in enumerate(layers):
+        if layers and named:
+            raise TypeError("Sequential: give the layers either all by position or all by name")
+        children = dict(named) if named else {str(index): layer for index, layer in enumerate(layers)}
+        for name, layer in children.items():
             if not hasattr(layer, "forward") or not hasattr(layer, "backward"):
-                raise TypeError(f"Sequential: item {index} ({type(layer).__name__}) is not a layer")
-        self.layers = list(layers)
+                raise TypeError(f"Sequential: item {name} ({type(layer).__name__}) is not a layer")
+        self.names = list(children)
+        self.layers = list(children.values())
+        self.config = config
+
+    def __getattr__(self, name):
+        names = self.__dict__.get("names", [])
+        if name in names and not name.isdigit():
+            return self.__dict__["layers"][names.index(name)]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -37,14 +51,21 @@ class Sequential(Layer):
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
 
+    def named_children(self) -> Iterator[tuple[str, Layer]]:
+        return zip(self.names, self.layers)
+
+    def append(self, layer: Layer, name: str | None = None) -> None:
+        """Add a child at the end (named by its index unless ``name`` is given)."""
+        self.names.append(str(len(self.layers)) if name is None else name)
+        self.layers.append(layer)
+
     def named_layers(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
         """(qualified name, layer) for every leaf layer, in forward order."""
-        for index, layer in enumerate(self.layers):
-            name = f"{prefix}{index}"
+        for name, layer in self.named_children():
             if isinstance(layer, Sequential):
-                yield from layer.named_layers(name + ".")
+                yield from layer.named_layers(f"{prefix}{name}.")
             else:
-                yield name, layer
+                yield f"{prefix}{name}", layer
 
     def _named(self, attribute: str) -> dict[str, np.ndarray]:
         return {f"{layer_name}.{key}": value
@@ -68,6 +89,15 @@ class Sequential(Layer):
     def grads(self, value):
         if value:
             raise AttributeError("Sequential.grads is derived from its layers")
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        return self._named("buffers")
+
+    @buffers.setter
+    def buffers(self, value):
+        if value:
+            raise AttributeError("Sequential.buffers is derived from its layers")
 
     def forward(self, x):
         for layer in self.layers:
@@ -96,12 +126,12 @@ class Sequential(Layer):
             layer.zero_grad()
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter, by qualified name."""
-        return {name: value.copy() for name, value in self.params.items()}
+        """A copy of every parameter and buffer, by qualified name."""
+        return {name: value.copy() for name, value in {**self.params, **self.buffers}.items()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy ``state`` into the parameters in place; keys, shapes and dtypes must match exactly."""
-        load_into(self.params, state, type(self).__name__)
+        """Copy ``state`` into the parameters and buffers in place; keys, shapes and dtypes must match exactly."""
+        load_into({**self.params, **self.buffers}, state, type(self).__name__)
 
     def summary(self, input_shape) -> str:
         """A table of layer, output shape and parameter count for an input of ``input_shape``."""
@@ -118,7 +148,9 @@ class Sequential(Layer):
         return "\n".join(lines)
 
     def extra_repr(self):
-        return ", ".join(repr(layer) for layer in self.layers)
+        if all(name.isdigit() for name in self.names):
+            return ", ".join(repr(layer) for layer in self.layers)
+        return ", ".join(f"{name}={layer!r}" for name, layer in self.named_children())
 
 
 def load_into(params: dict[str, np.ndarray], state: dict[str, np.ndarray], owner: str) -> None:

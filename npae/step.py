@@ -1,0 +1,137 @@
+"""One training step, the only one in npae: the Trainer, training on any array, the PCA-AE stages and
+the Inspector all take it.
+
+    loss, dL/dy = objective(model, batch)     forward, loss and backward: fills model.grads
+    refuse a non-finite loss or gradient      nothing has changed yet
+    optimizer.step()                          p <- p - update(g)
+    refuse a non-finite parameter or moment   the step is undone: the previous values are put back
+
+A :class:`Tape` passed as ``tape`` records what the step made: every layer's input, output and
+input gradient (when the model is a chain of layers), the parameters before the update, the
+gradients, and the optimiser's moments after it.  Recording keeps references and copies; it never
+changes the arithmetic, so a step with a tape and one without leave bit-identical states.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .losses import mse_loss
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss, a gradient, a parameter or an optimiser moment became NaN or inf (or the loss blew up);
+    the step was not applied, the model and optimiser keep their previous state."""
+
+
+@dataclass
+class LayerTrace:
+    name: str
+    layer: object
+    input: np.ndarray
+    output: np.ndarray
+    grad_input: np.ndarray | None = None
+
+
+@dataclass
+class Tape:
+    """What one step made (filled by :func:`training_step`)."""
+
+    layers: list[LayerTrace] = field(default_factory=list)
+    loss: float = math.nan
+    params_before: dict[str, np.ndarray] = field(default_factory=dict)
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    moments: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+def is_chain(model) -> bool:
+    """True if ``model.forward`` is its leaf layers applied in order (a Sequential of Sequentials)."""
+    from .nn import Sequential
+
+    return isinstance(model, Sequential) and type(model).forward is Sequential.forward and all(
+        type(child).forward is Sequential.forward or not isinstance(child, Sequential)
+        for _, child in model.named_children())
+
+
+def forward(model, x: np.ndarray, tape: Tape | None = None) -> np.ndarray:
+    """model.forward(x); with a tape, layer by layer, recording each input and output."""
+    if tape is None or not is_chain(model):
+        return model.forward(x)
+    for name, layer in model.named_layers():
+        y = layer.forward(x)
+        tape.layers.append(LayerTrace(name, layer, x, y))
+        x = y
+    return x
+
+
+def backward(model, grad: np.ndarray, tape: Tape | None = None) -> np.ndarray:
+    """model.backward(grad); with a tape that recorded the forward, layer by layer, recording dL/d(input)."""
+    if tape is None or not tape.layers:
+        return model.backward(grad)
+    for trace in reversed(tape.layers):
+        grad = trace.layer.backward(grad)
+        trace.grad_input = grad
+    return grad
+
+
+def reconstruction(loss=mse_loss) -> Callable:
+    """The autoencoder objective: y = model(x), (L, dL/dy) = loss(y, x), model.backward(dL/dy)."""
+
+    def objective(model, batch, tape=None):
+        output = forward(model, batch, tape)
+        value, grad = loss(output, batch)
+        if math.isfinite(value):
+            backward(model, grad, tape)
+        return value
+
+    return objective
+
+
+def non_finite(arrays: dict[str, np.ndarray]) -> str | None:
+    """The name of the first array holding NaN or inf, or None."""
+    for name, value in arrays.items():
+        if not np.isfinite(value).all():
+            return name
+    return None
+
+
+def optimizer_arrays(optimizer) -> dict[str, np.ndarray]:
+    return {f"{name}/{key}": value for name, moments in optimizer.state.items() for key, value in moments.items()}
+
+
+def training_step(model, optimizer, batch: np.ndarray, objective: Callable | None = None,
+                  tape: Tape | None = None, step_label: str = "") -> float:
+    """One step: ``objective(model, batch, tape)`` returns the loss and fills the grads; then the update.
+
+    Raises :class:`TrainingDiverged` naming the culprit, with model and optimiser unchanged, if the loss or a
+    gradient is not finite, or if the update made a parameter or an Adam moment overflow.
+    """
+    objective = reconstruction() if objective is None else objective
+    where = f" at {step_label}" if step_label else ""
+    loss = objective(model, batch, tape)
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"the loss became {loss}{where}")
+    grads = model.grads
+    culprit = non_finite(grads)
+    if culprit is not None:
+        raise TrainingDiverged(f"the gradient of {culprit} holds NaN or inf{where}")
+    params = model.params
+    before = {name: value.copy() for name, value in params.items()}
+    state_before = optimizer.state_dict()
+    optimizer.step()
+    culprit = non_finite(params) or non_finite(optimizer_arrays(optimizer))
+    if culprit is not None:
+        for name, value in params.items():
+            value[...] = before[name]
+        optimizer.load_state_dict(state_before)
+        raise TrainingDiverged(f"the update overflowed: {culprit} holds NaN or inf after the step{where}")
+    if tape is not None:
+        tape.loss = loss
+        tape.params_before = before
+        tape.grads = {name: value.copy() for name, value in grads.items()}
+        tape.moments = {name: {key: value.copy() for key, value in moments.items()}
+                        for name, moments in optimizer.state.items()}
+    return loss
