@@ -15,12 +15,12 @@ the target, so a crash mid-write never leaves a half-written checkpoint.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_savez
 
 FORMAT = "npae-checkpoint"
 VERSION = 1
@@ -29,24 +29,6 @@ CHECKPOINT_NAME = "checkpoint.npz"
 
 class CheckpointError(ValueError):
     """A checkpoint that is corrupt, not npae's, or for another architecture."""
-
-
-def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> Path:
-    """np.savez to a temporary file beside ``path``, fsync, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".npz.tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
 
 
 def refuse_non_finite(arrays: dict[str, np.ndarray], what: str) -> None:
@@ -120,6 +102,8 @@ def read_archive(path, expected_format: str = FORMAT, version: int = VERSION) ->
             raise CheckpointError(f"{path} is not an {expected_format} file (not an .npz archive)")
         with loaded as archive:
             contents = {key: archive[key] for key in archive.files}
+    except MemoryError as error:
+        raise CheckpointError(f"{path}: an entry claims an array too large to load (corrupt or crafted file)") from error
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
         if isinstance(error, CheckpointError):
             raise

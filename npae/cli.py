@@ -9,32 +9,38 @@ import numpy as np
 
 
 def _train(args) -> int:
-    from .run import clear_run, holds_run, run_directory, train_run
+    from .run import resume_run, run_directory, train_run
     from .train import default_config
 
     out = Path(args.out) if args.out else run_directory(args.preset, args.latent_dim, not args.no_bias)
-    given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
-    config = default_config(args.preset, seed=args.seed, train_size=args.train_size,
-                            weight_decay=args.weight_decay, decay_on=args.decay_on,
-                            checkpoint_every=args.checkpoint_every,
-                            **{key: value for key, value in given.items() if value is not None})
-    if holds_run(out):
-        if not args.overwrite:
-            raise ValueError(f"{out} already holds a run; pass --overwrite to replace it or choose another --out")
-        clear_run(out)
-    print(f"npae train: {args.preset} preset, latent {args.latent_dim}, bias {not args.no_bias}, "
-          f"{config.steps} steps of batch {config.batch_size}, lr {config.lr}, seed {config.seed} -> {out}")
-    metrics = train_run(out, config, args.preset, args.latent_dim, not args.no_bias, args.channels,
-                        progress=not args.quiet)
-    print(f"done in {metrics['train_seconds']:.1f} s: final training loss {metrics['final_train_loss']:.3e}; on the "
-          f"300 test disks MSE per pixel {metrics['test_mse']:.3e}, |Spearman(z, r^2)| {metrics['spearman_z_r2']:.5f}")
+    if args.resume:
+        if args.overwrite:
+            raise ValueError("--resume continues the run in --out and --overwrite replaces it: give one of them")
+        print(f"npae train: resuming the run in {out}")
+        metrics = resume_run(out, steps=args.steps, progress=not args.quiet)
+    else:
+        given = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr}
+        config = default_config(args.preset, seed=args.seed, train_size=args.train_size,
+                                weight_decay=args.weight_decay, decay_on=args.decay_on,
+                                checkpoint_every=args.checkpoint_every,
+                                **{key: value for key, value in given.items() if value is not None})
+        print(f"npae train: {args.preset} preset, latent {args.latent_dim}, bias {not args.no_bias}, "
+              f"{config.steps} steps of batch {config.batch_size}, lr {config.lr}, seed {config.seed} -> {out}")
+        metrics = train_run(out, config, args.preset, args.latent_dim, not args.no_bias, args.channels,
+                            progress=not args.quiet, overwrite=args.overwrite)
+    final = metrics["final_train_loss"]
+    print(f"done in {metrics['train_seconds']:.1f} s: final training loss "
+          f"{'-' if final is None else f'{final:.3e}'}; on the 300 test disks MSE per pixel "
+          f"{metrics['test_mse']:.3e}, |Spearman(z, r^2)| {metrics['spearman_z_r2']:.5f}")
     print(f"wrote {out / 'checkpoint.npz'}, metrics.json, loss.png, reconstructions.png, latent.png")
     return 0
 
 
 def _inspect(args) -> int:
-    from .train import replay_to, run_length
+    from .files import atomic_savez
+    from .train import load_checkpoint, replay_to, run_length
 
+    load_checkpoint(args.run_dir)
     final_step = run_length(args.run_dir)
     if not 1 <= args.step <= final_step:
         raise ValueError(f"{args.run_dir} holds steps 0 to {final_step}; --step must be in 1..{final_step}")
@@ -42,8 +48,9 @@ def _inspect(args) -> int:
     record = trainer.inspect_step()
     print(record.table())
     if args.save:
-        np.savez(args.save, **record.arrays())
-        print(f"\nwrote every array of step {record.step} to {args.save}")
+        path = Path(args.save if args.save.endswith(".npz") else args.save + ".npz")
+        atomic_savez(path, record.arrays())
+        print(f"\nwrote every array of step {record.step} to {path}")
     return 0
 
 
@@ -174,6 +181,23 @@ def _reproduce(args) -> int:
     return 0
 
 
+def _int_at_least(low: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = _int_at_least(1, "a positive integer")
+natural_int = _int_at_least(0, "a non-negative integer")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="npae", description="A transparent, CPU-only autoencoder lab.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -183,26 +207,31 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a disk autoencoder", formatter_class=fmt,
                                 description="Train a disk autoencoder and write checkpoint, metrics and figures.")
     train.add_argument("--preset", choices=["talk", "official"], default="talk", help="network and data preset")
-    train.add_argument("--latent-dim", type=int, default=1, help="size of the latent code")
-    train.add_argument("--steps", type=int, default=None,
+    train.add_argument("--latent-dim", type=positive_int, default=1, help="size of the latent code")
+    train.add_argument("--steps", type=natural_int, default=None,
                        help="training steps (default: the preset's, 8000 talk / 10000 official)")
     train.add_argument("--out", default=None, help="run directory (default runs/<preset>-latent<d>[-nobias])")
     train.add_argument("--no-bias", action="store_true", help="remove every bias (the talk's ablation)")
-    train.add_argument("--seed", type=int, default=0, help="seed of weights, data and batches")
-    train.add_argument("--channels", type=int, default=None, help="hidden channels (default: the preset's)")
-    train.add_argument("--batch-size", type=int, default=None,
+    train.add_argument("--seed", type=natural_int, default=0, help="seed of weights, data and batches")
+    train.add_argument("--channels", type=positive_int, default=None, help="hidden channels (default: the preset's)")
+    train.add_argument("--batch-size", type=positive_int, default=None,
                        help="batch size (default: the preset's, 16 talk / 64 official)")
     train.add_argument("--lr", type=float, default=None,
                        help="Adam learning rate (default: the preset's, 1e-2 with cosine decay for talk, "
                             "1e-2 constant for official)")
-    train.add_argument("--train-size", type=int, default=1000,
+    train.add_argument("--train-size", type=natural_int, default=1000,
                        help="size of the fixed training set; 0 draws fresh disks every step")
     train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay added to the gradient")
     train.add_argument("--decay-on", choices=["encoder", "all"], default="encoder",
                        help="which weights the weight decay applies to")
-    train.add_argument("--checkpoint-every", type=int, default=500,
+    train.add_argument("--checkpoint-every", type=natural_int, default=500,
                        help="steps between checkpoints (and kept snapshots for `npae inspect`)")
-    train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace a run already in --out (the old run is deleted once the new one has written "
+                            "its first checkpoint)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its last checkpoint, with its saved settings (--steps "
+                            "may extend it; the other training options are ignored), then write its results")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
 
@@ -210,19 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Replay a run exactly to step N and print activations, gradients, "
                                               "Adam moments and update ratios of that step.")
     inspect.add_argument("run_dir", help="run directory written by `npae train`")
-    inspect.add_argument("--step", type=int, required=True, help="the step to inspect (1 = the first step)")
+    inspect.add_argument("--step", type=positive_int, required=True, help="the step to inspect (1 = the first step)")
     inspect.add_argument("--save", default=None, help="write every recorded array to this .npz file")
     inspect.set_defaults(run=_inspect)
 
     check = commands.add_parser("gradcheck", help="finite-difference check of a whole model", formatter_class=fmt,
                                 description="Check every layer's backward pass of a preset model in float64.")
     check.add_argument("--preset", choices=["talk", "official"], default="talk", help="model preset")
-    check.add_argument("--latent-dim", type=int, default=1, help="size of the latent code")
-    check.add_argument("--channels", type=int, default=None, help="hidden channels (default: the preset's)")
-    check.add_argument("--batch", type=int, default=2, help="images in the checked batch")
-    check.add_argument("--max-elements", type=int, default=64,
+    check.add_argument("--latent-dim", type=positive_int, default=1, help="size of the latent code")
+    check.add_argument("--channels", type=positive_int, default=None, help="hidden channels (default: the preset's)")
+    check.add_argument("--batch", type=positive_int, default=2, help="images in the checked batch")
+    check.add_argument("--max-elements", type=positive_int, default=64,
                        help="entries checked one by one per array (plus random directions)")
-    check.add_argument("--seed", type=int, default=0, help="seed of weights and data")
+    check.add_argument("--seed", type=natural_int, default=0, help="seed of weights and data")
     check.set_defaults(run=_gradcheck)
 
     airy = commands.add_parser("airy", help="solve the radial problem and hold a decoder against Airy",
@@ -232,9 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
                                            "bias-free decoder's profile with them.")
     airy.add_argument("--radius", type=float, default=None,
                       help="outer radius R (default: half the image size, 32 for 64 x 64)")
-    airy.add_argument("--points", type=int, default=512, help="grid points of the solvers")
+    airy.add_argument("--points", type=positive_int, default=512, help="grid points of the solvers")
     airy.add_argument("--checkpoint", default=None, help="run directory or checkpoint of a bias-free, 1-D model")
-    airy.add_argument("--pixel-disks", type=int, default=1000,
+    airy.add_argument("--pixel-disks", type=natural_int, default=1000,
                       help="disks for the pixel-exact energy maximiser (0: skip it)")
     airy.add_argument("--out", default="runs/airy", help="output directory")
     airy.set_defaults(run=_airy)
@@ -252,17 +281,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="tiny data, networks and step counts: checks the pipeline in seconds (numbers meaningless)")
     reproduce.add_argument("--preset", choices=["talk", "official"], default="talk",
                            help="network and data preset of the size section")
-    reproduce.add_argument("--steps", type=int, default=None,
+    reproduce.add_argument("--steps", type=natural_int, default=None,
                            help="override the training steps of every network of the mode")
-    reproduce.add_argument("--seed", type=int, default=0, help="seed of weights, data and batches")
+    reproduce.add_argument("--seed", type=natural_int, default=0, help="seed of weights, data and batches")
     reproduce.add_argument("--out", default=None, help="output directory (default: runs/<section>)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     reproduce.set_defaults(run=_reproduce)
+    for command in commands.choices.values():
+        command.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return parser
 
 
 def main(argv=None) -> int:
-    from .train import TrainingDiverged
+    """Run a command; an expected error is one line on stderr naming the problem: exit 2 for bad input
+    (arguments, data, checkpoints), 1 for the environment (files, disk, memory, a busy run folder)."""
+    from .run import RunInUse
+    from .step import TrainingDiverged
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
@@ -270,5 +304,18 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except (ValueError, TypeError, FileNotFoundError, TrainingDiverged) as error:
-        print(f"npae {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args, error, 2)
+    except (OSError, MemoryError, RunInUse) as error:
+        return _fail(args, error, 1)
+
+
+def _fail(args, error: BaseException, code: int) -> int:
+    if args.debug:
+        raise error
+    message = str(error) or type(error).__name__
+    if isinstance(error, MemoryError):
+        message = f"out of memory ({message}); try smaller settings"
+    elif isinstance(error, OSError) and error.strerror:
+        message = f"{error.strerror}: {error.filename}" if error.filename is not None else error.strerror
+    print(f"npae {args.command}: error: {message}", file=sys.stderr)
+    return code

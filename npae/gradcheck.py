@@ -62,18 +62,47 @@ class GradcheckError(AssertionError):
 
 
 def _compare(name, numeric, analytic, where, atol, rtol) -> Check:
+    """A failing entry is one whose error exceeds the tolerance, or whose numeric or analytic value is NaN or inf."""
     numeric, analytic = np.asarray(numeric, dtype=np.float64), np.asarray(analytic, dtype=np.float64)
-    abs_error = np.abs(numeric - analytic)
-    scale = np.maximum(np.abs(numeric), np.abs(analytic))
-    rel_error = abs_error / np.maximum(scale, np.finfo(np.float64).tiny)
-    failing = abs_error > atol + rtol * scale
+    with np.errstate(invalid="ignore"):
+        abs_error = np.abs(numeric - analytic)
+        scale = np.maximum(np.abs(numeric), np.abs(analytic))
+        rel_error = abs_error / np.maximum(scale, np.finfo(np.float64).tiny)
+        failing = ~(abs_error <= atol + rtol * scale)
+    abs_error[~np.isfinite(abs_error)] = np.inf
+    rel_error[~np.isfinite(rel_error)] = np.inf
     k = int(np.argmax(np.where(failing, abs_error, -1.0) if failing.any() else abs_error))
     return Check(name, float(abs_error.max(initial=0)), float(np.where(scale > atol, rel_error, 0).max(initial=0)),
                  where[k], float(numeric[k]), float(analytic[k]), not failing.any())
 
 
+def _first_non_finite(array: np.ndarray) -> str | None:
+    bad = np.flatnonzero(~np.isfinite(array.reshape(-1)))
+    if not len(bad):
+        return None
+    return f"index {tuple(int(i) for i in np.unravel_index(bad[0], array.shape))}"
+
+
+def _non_finite_check(name, array, analytic_grad) -> Check | None:
+    """A failed Check if the array itself or its analytic gradient holds NaN or inf anywhere, else None."""
+    for what, values in (("value", array), ("analytic gradient", analytic_grad)):
+        where = _first_non_finite(values)
+        if where is not None:
+            k = np.unravel_index(np.flatnonzero(~np.isfinite(values.reshape(-1)))[0], values.shape)
+            numeric = float(array[k]) if what == "value" else np.nan
+            return Check(name, np.inf, np.inf, f"{what} NaN/inf at {where}", numeric, float(analytic_grad[k]), False)
+    return None
+
+
 def _check_array(name, array, analytic_grad, loss, rng, h, atol, rtol, max_elements, directions) -> Check:
     """Compare dL/d(array) with central differences, perturbing ``array`` in place."""
+    analytic_grad = np.asarray(analytic_grad, dtype=np.float64)
+    if analytic_grad.shape != array.shape:
+        raise ValueError(f"gradcheck: the analytic gradient of {name} has shape {analytic_grad.shape}, "
+                         f"expected {array.shape}")
+    non_finite = _non_finite_check(name, array, analytic_grad)
+    if non_finite is not None:
+        return non_finite
     flat = array.reshape(-1)
     grad = analytic_grad.reshape(-1)
     if flat.size <= max_elements:
@@ -121,6 +150,8 @@ def gradcheck(target, x, *, h=1e-6, atol=1e-7, rtol=1e-5, seed=0, max_elements=2
         |numeric - analytic| <= atol + rtol * max(|numeric|, |analytic|).
     Returns a :class:`GradcheckReport` (truthy when every array passes); with
     ``raise_on_fail`` a failure raises :class:`GradcheckError` carrying the report.
+    A NaN or inf anywhere (input, parameter, analytic or numeric gradient) fails the check of
+    that array, and the report says where.
     """
     rng = np.random.default_rng(seed)
     x64 = np.array(x, dtype=np.float64)

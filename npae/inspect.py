@@ -11,6 +11,7 @@ shows is what training did.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,8 +99,9 @@ class StepRecord:
 class Inspector:
     """Takes training steps of ``model`` with ``optimizer`` and records everything (reads, never alters the maths)."""
 
-    def __init__(self, model, optimizer, loss=mse_loss, step_label: str = ""):
+    def __init__(self, model, optimizer, loss=mse_loss, step_label: str = "", max_loss: float = math.inf):
         self.model, self.optimizer, self.loss, self.step_label = model, optimizer, loss, step_label
+        self.max_loss = max_loss
 
     def step(self, batch: np.ndarray) -> StepRecord:
         """One training step on ``batch`` (an autoencoder's target is the batch itself), recorded.
@@ -107,7 +109,8 @@ class Inspector:
         Refuses, like every step, a non-finite loss, gradient or update (:class:`npae.step.TrainingDiverged`).
         """
         tape = Tape()
-        training_step(self.model, self.optimizer, batch, reconstruction(self.loss), tape, self.step_label)
+        training_step(self.model, self.optimizer, batch, reconstruction(self.loss), tape, self.step_label,
+                      self.max_loss)
         layers = [LayerRecord(t.name, type(t.layer).__name__, t.input, t.output, t.grad_input) for t in tape.layers]
         params = {name: ParamRecord(name, tape.params_before[name], tape.grads[name], value - tape.params_before[name],
                                     tape.moments.get(name, {}))

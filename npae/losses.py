@@ -13,6 +13,9 @@ def _check_pair(name: str, prediction, target, reduction: str) -> None:
         raise TypeError(f"{name}: prediction must be a float array, got {getattr(prediction, 'dtype', type(prediction))}")
     if np.shape(target) != prediction.shape:
         raise ValueError(f"{name}: prediction shape {prediction.shape} != target shape {np.shape(target)}")
+    if isinstance(target, np.ndarray) and target.dtype.kind == "f" and target.dtype != prediction.dtype:
+        raise TypeError(f"{name}: prediction dtype {prediction.dtype} != target dtype {target.dtype}; "
+                        f"convert one of them")
 
 
 def mse_loss(prediction, target, reduction="mean"):

@@ -8,15 +8,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from .files import atomic_write  # noqa: E402
 from .statistics import abs_corr, abs_rank_corr, linear_r2  # noqa: E402
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    """Write the figure as a PNG atomically (no truncated image if the disk fills up), then close it."""
+    try:
+        return atomic_write(path, lambda stream: fig.savefig(stream, format="png", dpi=90, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
 
 
 def loss_curve(history, path, title="training loss (MSE per pixel)") -> Path:

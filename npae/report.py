@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import write_json, write_text
+
 DESCRIPTIONS = {
     "test_mse": "mean squared error per pixel on the 300 test disks (radii linspace(0, 31.5, 300))",
     "spearman_z_r2": "|Spearman correlation| between the code z and r^2 on the test disks",
@@ -159,7 +161,6 @@ def write_report(out, title: str, command: str, sections: list[tuple[str, dict]]
             lines += [note, ""]
         for caption, path in result["figures"].items():
             lines += [f"### {caption}", "", f"![{caption}]({Path(os.path.relpath(path, out)).as_posix()})", ""]
-    (out / "report.md").write_text("\n".join(lines))
-    (out / "metrics.json").write_text(json.dumps(all_metrics if len(sections) > 1 else
-                                                 all_metrics[sections[0][0]], indent=2))
+    write_text(out / "report.md", "\n".join(lines))
+    write_json(out / "metrics.json", all_metrics if len(sections) > 1 else all_metrics[sections[0][0]])
     return out / "report.md"

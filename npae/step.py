@@ -103,25 +103,30 @@ def optimizer_arrays(optimizer) -> dict[str, np.ndarray]:
 
 
 def training_step(model, optimizer, batch: np.ndarray, objective: Callable | None = None,
-                  tape: Tape | None = None, step_label: str = "") -> float:
+                  tape: Tape | None = None, step_label: str = "", max_loss: float = math.inf) -> float:
     """One step: ``objective(model, batch, tape)`` returns the loss and fills the grads; then the update.
 
+    ``batch`` is whatever the objective reads (images, or indices into a training set).
     Raises :class:`TrainingDiverged` naming the culprit, with model and optimiser unchanged, if the loss or a
-    gradient is not finite, or if the update made a parameter or an Adam moment overflow.
+    gradient is not finite, if the loss exceeds ``max_loss`` (a finite blow-up), or if the update made a
+    parameter or an Adam moment overflow.  Overflow is detected here, so numpy's warnings about it are muted.
     """
     objective = reconstruction() if objective is None else objective
     where = f" at {step_label}" if step_label else ""
-    loss = objective(model, batch, tape)
-    if not math.isfinite(loss):
-        raise TrainingDiverged(f"the loss became {loss}{where}")
-    grads = model.grads
-    culprit = non_finite(grads)
-    if culprit is not None:
-        raise TrainingDiverged(f"the gradient of {culprit} holds NaN or inf{where}")
-    params = model.params
-    before = {name: value.copy() for name, value in params.items()}
-    state_before = optimizer.state_dict()
-    optimizer.step()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        loss = objective(model, batch, tape)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(f"the loss became {loss}{where}")
+        if loss > max_loss:
+            raise TrainingDiverged(f"the loss blew up to {loss:.3e} (more than the limit {max_loss:.3e}){where}")
+        grads = model.grads
+        culprit = non_finite(grads)
+        if culprit is not None:
+            raise TrainingDiverged(f"the gradient of {culprit} holds NaN or inf{where}")
+        params = model.params
+        before = {name: value.copy() for name, value in params.items()}
+        state_before = optimizer.state_dict()
+        optimizer.step()
     culprit = non_finite(params) or non_finite(optimizer_arrays(optimizer))
     if culprit is not None:
         for name, value in params.items():

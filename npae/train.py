@@ -24,6 +24,10 @@ from .presets import training_defaults
 from .step import Tape, TrainingDiverged, training_step
 
 
+DIVERGENCE_WINDOW = 50
+"""Steps in the running median that the divergence check compares a step's loss with."""
+
+
 @dataclass
 class TrainConfig:
     """Hyper-parameters of a run (stored as JSON in the checkpoint).
@@ -31,6 +35,8 @@ class TrainConfig:
     ``train_size``: size of the fixed training set batches are drawn from; 0 draws fresh disks every step.
     ``lr_schedule``: "constant", or "cosine": at step t of T the rate is
     lr (f + (1 - f) (1 + cos(pi t / T)) / 2) with f = ``lr_final_factor``.
+    ``divergence_factor``: a step whose loss exceeds this multiple of the median of the last
+    ``DIVERGENCE_WINDOW`` losses stops training as diverged, before its update (0: no such check).
     """
 
     def lr_at(self, step: int) -> float:
@@ -54,11 +60,12 @@ class TrainConfig:
     checkpoint_every: int = 500
     lr_schedule: str = "constant"
     lr_final_factor: float = 0.01
+    divergence_factor: float = 1000.0
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "train_size", "seed", "checkpoint_every"):
             setattr(self, name, int(getattr(self, name)))
-        for name in ("lr", "weight_decay", "blur_sigma", "lr_final_factor"):
+        for name in ("lr", "weight_decay", "blur_sigma", "lr_final_factor", "divergence_factor"):
             setattr(self, name, float(getattr(self, name)))
         self.betas = tuple(float(b) for b in self.betas)
         if self.radius_max is not None:
@@ -69,6 +76,8 @@ class TrainConfig:
             self.supersample = int(self.supersample)
             if self.supersample < 1:
                 raise ValueError(f"supersample must be a positive number of renderings, got {self.supersample}")
+        if not (self.divergence_factor == 0 or self.divergence_factor > 1):
+            raise ValueError(f"divergence_factor must be 0 (off) or above 1, got {self.divergence_factor}")
         if self.blur_sigma < 0 or self.checkpoint_every < 0 or not 0 <= self.lr_final_factor <= 1:
             raise ValueError("blur_sigma and checkpoint_every must be >= 0 and lr_final_factor in [0, 1], got "
                              f"{self.blur_sigma}, {self.checkpoint_every}, {self.lr_final_factor}")
@@ -76,6 +85,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.decay_on not in ("encoder", "all"):
             raise ValueError(f"decay_on must be 'encoder' or 'all', got {self.decay_on!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
         if self.steps < 0 or self.batch_size < 1:
             raise ValueError(f"steps must be >= 0 and batch_size >= 1, got {self.steps}, {self.batch_size}")
         if self.train_size < 0:
@@ -144,17 +155,21 @@ class Trainer:
         return self._disks(self.config.batch_size, self.rng)[0]
 
     def _diverged(self, error: TrainingDiverged) -> TrainingDiverged:
-        where = ""
-        if self.run_dir is not None and (self.run_dir / ckpt.CHECKPOINT_NAME).exists():
-            where = f"; the last good checkpoint is {self.run_dir / ckpt.CHECKPOINT_NAME}"
         return TrainingDiverged(f"{error}: training stopped and the model keeps the parameters of step "
-                                f"{self.step_count}{where}")
+                                f"{self.step_count}")
+
+    def max_loss(self) -> float:
+        """The loss above which a step counts as a blow-up: divergence_factor x the recent median loss."""
+        recent = self.loss_history[-DIVERGENCE_WINDOW:]
+        if not self.config.divergence_factor or not recent:
+            return math.inf
+        return self.config.divergence_factor * float(np.median(recent))
 
     def _step(self, batch: np.ndarray, tape: Tape | None) -> float:
         self.optimizer.lr = self.config.lr_at(self.step_count)
         try:
             loss = training_step(self.model, self.optimizer, batch, tape=tape,
-                                 step_label=f"step {self.step_count + 1}")
+                                 step_label=f"step {self.step_count + 1}", max_loss=self.max_loss())
         except TrainingDiverged as error:
             raise self._diverged(error) from None
         self.step_count += 1
@@ -173,7 +188,8 @@ class Trainer:
 
         batch = self.next_batch() if batch is None else batch
         self.optimizer.lr = self.config.lr_at(self.step_count)
-        inspector = Inspector(self.model, self.optimizer, step_label=f"step {self.step_count + 1}")
+        inspector = Inspector(self.model, self.optimizer, step_label=f"step {self.step_count + 1}",
+                              max_loss=self.max_loss())
         try:
             record = inspector.step(batch)
         except TrainingDiverged as error:
@@ -188,12 +204,24 @@ class Trainer:
         if self.run_dir is not None and self.step_count == 0 and self.config.checkpoint_every:
             self.save(self.snapshot_path(0))
         while self.step_count < until:
-            loss = self.train_step(self.next_batch())
+            rng_state = self.rng.bit_generator.state
+            try:
+                loss = self.train_step(self.next_batch())
+            except TrainingDiverged as error:
+                raise self._keep_last_good_state(error, rng_state) from None
             if self.run_dir is not None and self.config.checkpoint_every and \
                     self.step_count % self.config.checkpoint_every == 0:
                 self.save()
                 self.save(self.snapshot_path(self.step_count))
             yield StepResult(self.step_count, loss)
+
+    def _keep_last_good_state(self, error: TrainingDiverged, rng_state: dict) -> TrainingDiverged:
+        """Model, optimiser and counters still hold the last good (finite) state; put the RNG back to before the
+        failed step's batch and, with a run_dir, save that state so that it resumes (e.g. with a lower lr)."""
+        self.rng.bit_generator.state = rng_state
+        if self.run_dir is None:
+            return error
+        return TrainingDiverged(f"{error}; that state is saved in {self.save()}")
 
     def run(self, until: int | None = None, callbacks: list[Callable[["Trainer", StepResult], None]] = (),
             progress: bool = True) -> list[float]:

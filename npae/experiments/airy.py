@@ -7,12 +7,12 @@ amplitude h(r) = <D(E(x_r)), f> / ||f||^2 with the optimal <x_r, f> / ||f||^2.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .. import theory
+from ..files import write_json
 from ..data import disk_test_set
 
 
@@ -92,5 +92,5 @@ def run_airy(out, R: float = 32.0, n: int = 512, model=None, pixel_images=None) 
     if model is not None:
         title += f"; decoder vs Airy: relative L2 gap {numbers['gap_to_airy']:.3f}"
     plots.profiles(curves, R, out / "airy.png", title)
-    (out / "airy.json").write_text(json.dumps(numbers, indent=2))
+    write_json(out / "airy.json", numbers)
     return numbers
