@@ -1,17 +1,18 @@
-"""Time npae's layers and one training step against the plain-NumPy reference and PyTorch.
+"""npae against PyTorch on the same function: the twin model, its check, step builders and a per-layer table.
 
-    python benchmarks/bench_core.py [--channels 8] [--batch 64] [--repeats 30] [--json out.json]
+    python benchmarks/bench_core.py [--channels 8] [--batch 64] [--upsampling zeros] [--repeats 25]
 
-Every row is a median over ``--repeats`` runs after warm-up, all measured in
-this one process, and ratios are computed pair by pair from those medians.
-"npae" runs the Numba kernels, "numpy ref" the same layers on the plain-NumPy
-reference kernels (``npae.kernels.use_backend("numpy")``), and PyTorch (when
-installed) runs with as many threads as Numba.
+A ratio counts only between two programs that compute the same function.  :func:`torch_twin`
+builds, layer by layer, the PyTorch model that computes what an npae model computes (same
+layers, same FLOPs: a Bias layer becomes the bias of the convolution before it), copies npae's
+weights into it, and :func:`check_twin` compares the two outputs on one batch (relative error
+below 1e-5 in float32) before anything is timed.  Timings are medians of interleaved runs
+(npae, PyTorch, PyTorch channels_last, npae, ...) in this one process; PyTorch runs with as
+many threads as Numba.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 
@@ -27,16 +28,7 @@ try:
 except ImportError:  # PyTorch is an optional reference
     torch = None
 
-
-def median_ms(fn, repeats: int, warmup: int = 5) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1e3)
+TWIN_TOLERANCE = 1e-5
 
 
 def machine() -> dict:
@@ -45,157 +37,188 @@ def machine() -> dict:
             "torch": torch.__version__ if torch else None}
 
 
-def npae_layers(channels: int, rng) -> dict:
-    """The layers of one talk block at the 64 -> 32 resolution step, plus the literal up/sub-sampling ones."""
-    return {
-        "Conv2d 3x3 stride 2 (1->C, 64->32)": (npae.Conv2d(1, channels, 3, stride=2, rng=rng), (1, 64)),
-        "Conv2d 3x3 same (C->C, 32)": (npae.Conv2d(channels, channels, 3, rng=rng), (channels, 32)),
-        "ConvTranspose2d 3x3 s2 (C->1, 32->64)": (npae.ConvTranspose2d(channels, 1, 3, 2, 1, 1, rng=rng),
-                                                   (channels, 32)),
-        "Subsample 2 (C, 64)": (npae.Subsample(2), (channels, 64)),
-        "Upsample zeros 2 (C, 32)": (npae.Upsample(2, "zeros"), (channels, 32)),
-        "Upsample nearest 2 (C, 32)": (npae.Upsample(2, "nearest"), (channels, 32)),
-        "Bias (C, 32)": (npae.Bias(channels), (channels, 32)),
-        "LeakyReLU (C, 32)": (npae.LeakyReLU(0.2), (channels, 32)),
-    }
+def interleaved_medians(functions: dict, repeats: int, warmup: int = 3) -> dict:
+    """Median seconds of each function, the functions called in turn ``repeats`` times after warm-up."""
+    for _ in range(warmup):
+        for fn in functions.values():
+            fn()
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(values)) for name, values in times.items()}
 
 
-def torch_layer(name: str, channels: int):
+def talk_model(channels, upsampling: str = "zeros", size: int = 64):
+    """The talk autoencoder with ``channels`` (one number for every block, or the list of hidden widths)."""
+    return disk_autoencoder("talk", channels=channels, upsampling=upsampling, image_size=size, rng=0)
+
+
+class _Subsample(torch.nn.Module if torch else object):
+    def __init__(self, factor):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x[:, :, ::self.factor[0], ::self.factor[1]]
+
+
+def _torch_layer(layer):
+    """The PyTorch module computing what the npae layer computes, with npae's weights copied in."""
     nn = torch.nn
-    table = {
-        "Conv2d 3x3 stride 2 (1->C, 64->32)": nn.Conv2d(1, channels, 3, 2, 1, bias=False),
-        "Conv2d 3x3 same (C->C, 32)": nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
-        "ConvTranspose2d 3x3 s2 (C->1, 32->64)": nn.ConvTranspose2d(channels, 1, 3, 2, 1, 1, bias=False),
-        "Upsample nearest 2 (C, 32)": nn.Upsample(scale_factor=2, mode="nearest"),
-        "LeakyReLU (C, 32)": nn.LeakyReLU(0.2),
-    }
-    return table.get(name)
+    if isinstance(layer, npae.Conv2d):
+        pt, pb, pl, pr = layer.pads
+        if (pt, pl) != (pb, pr):
+            raise ValueError(f"no symmetric PyTorch padding for {layer!r}")
+        module = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, (pt, pl), bias=False)
+    elif isinstance(layer, npae.ConvTranspose2d):
+        module = nn.ConvTranspose2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+                                    layer.padding, layer.output_padding, bias=False)
+    elif isinstance(layer, npae.LeakyReLU):
+        return nn.LeakyReLU(layer.alpha)
+    elif isinstance(layer, npae.Sigmoid):
+        return nn.Sigmoid()
+    elif isinstance(layer, npae.Upsample) and layer.mode in ("nearest", "bilinear"):
+        extra = {"align_corners": False} if layer.mode == "bilinear" else {}
+        return nn.Upsample(scale_factor=layer.factor, mode=layer.mode, **extra)
+    elif isinstance(layer, npae.Subsample):
+        return _Subsample(layer.factor)
+    else:
+        raise ValueError(f"no PyTorch twin for {layer!r}")
+    with torch.no_grad():
+        module.weight.copy_(torch.from_numpy(layer.params["weight"]))
+    return module
 
 
-def bench_layers(channels, batch, repeats, rng) -> list[dict]:
-    rows = []
-    for name, (layer, (c, size)) in npae_layers(channels, rng).items():
-        x = rng.standard_normal((batch, c, size, size)).astype(np.float32)
-        row = {"layer": name}
-        for backend in ("numba", "numpy"):
-            with npae.kernels.use_backend(backend):
-                y = layer.forward(x)
-                g = np.ones_like(y)
-
-                def forward_backward():
-                    layer.forward(x)
-                    layer.backward(g)
-
-                row[f"{backend}_fwd"] = median_ms(lambda: layer.forward(x), repeats)
-                row[f"{backend}_fwdbwd"] = median_ms(forward_backward, repeats)
-        module = torch_layer(name, channels) if torch else None
-        if module is not None:
-            tx = torch.from_numpy(x).requires_grad_(True)
-
-            def fwd():
-                with torch.no_grad():
-                    module(tx)
-
-            def fwdbwd():
-                module(tx).sum().backward()
-
-            row["torch_fwd"] = median_ms(fwd, repeats)
-            row["torch_fwdbwd"] = median_ms(fwdbwd, repeats)
-        rows.append(row)
-    return rows
+def torch_twin(model):
+    """A torch.nn.Sequential computing ``model``'s function; each npae Bias becomes the previous conv's bias."""
+    modules = []
+    for _, layer in model.named_layers():
+        if isinstance(layer, npae.Bias):
+            conv = modules[-1]
+            conv.bias = torch.nn.Parameter(torch.from_numpy(layer.params["bias"].copy()))
+            continue
+        modules.append(_torch_layer(layer))
+    return torch.nn.Sequential(*modules)
 
 
-def npae_step(channels, batch, rng, size=64):
+def check_twin(model, twin, x: np.ndarray) -> float:
+    """max |npae(x) - torch(x)| / max |torch(x)|; raises if it is not below TWIN_TOLERANCE (not the same function)."""
+    with torch.no_grad():
+        expected = twin(torch.from_numpy(x)).numpy()
+    error = float(np.max(np.abs(model.forward(x) - expected)) / max(np.max(np.abs(expected)), 1e-30))
+    if not error < TWIN_TOLERANCE:
+        raise AssertionError(f"npae and PyTorch compute different functions (relative error {error:.2e})")
+    return error
+
+
+def npae_step(model, x):
     """One training step as npae.Trainer takes it (:func:`npae.training_step`: forward, MSE, backward, checks, Adam)."""
-    model = disk_autoencoder("talk", channels=channels, image_size=size, rng=0)
     optimizer = npae.Adam(model, lr=1e-3)
-    x = npae.data.disks(batch, size, rng=rng)[0]
     return lambda: npae.training_step(model, optimizer, x)
 
 
-def torch_model(channels, size=64):
-    """The talk autoencoder as a PyTorch user writes it: log2(size) stride-2 convs, nearest upsample + conv."""
-    nn = torch.nn
-    widths = [1] + [channels] * (int(np.log2(size)) - 1) + [1]
-    encoder, decoder = [], []
-    for c_in, c_out in zip(widths[:-1], widths[1:]):
-        encoder += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2)]
-    for c_in, c_out in zip(widths[::-1][:-1], widths[::-1][1:]):
-        decoder += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1),
-                    nn.LeakyReLU(0.2)]
-    return nn.Sequential(*encoder, *decoder)
-
-
-def torch_step(channels, batch, rng, channels_last=False, size=64):
-    model = torch_model(channels, size)
-    x = torch.from_numpy(npae.data.disks(batch, size, rng=rng)[0])
+def torch_step(twin, x: np.ndarray, channels_last: bool = False):
+    tx = torch.from_numpy(x)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        twin = twin.to(memory_format=torch.channels_last)
+        tx = tx.contiguous(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3)
 
     def step():
         optimizer.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), x)
+        loss = torch.nn.functional.mse_loss(twin(tx), tx)
         loss.backward()
         optimizer.step()
 
     return step
 
 
-def bench_step(channels, batch, repeats, rng) -> dict:
-    row = {"channels": channels, "batch": batch}
-    row["npae_ms"] = median_ms(npae_step(channels, batch, rng), repeats)
-    with npae.kernels.use_backend("numpy"):
-        row["numpy_ref_ms"] = median_ms(npae_step(channels, batch, rng), repeats)
+def step_times(channels, batch, upsampling="zeros", repeats=25, rng=None) -> dict:
+    """Median ms of one training step of npae, PyTorch and PyTorch channels_last on the same function."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    model = talk_model(channels, upsampling)
+    x = npae.data.disks(batch, 64, rng=rng)[0]
+    functions = {}
+    row = {"channels": channels if np.isscalar(channels) else "-".join(map(str, channels)), "batch": batch,
+           "upsampling": upsampling}
     if torch:
-        row["torch_ms"] = median_ms(torch_step(channels, batch, rng), repeats)
-        row["torch_channels_last_ms"] = median_ms(torch_step(channels, batch, rng, channels_last=True), repeats)
+        twin = torch_twin(model)
+        row["twin_rel_error"] = check_twin(model, twin, x)
+        functions["torch"] = torch_step(twin, x)
+        functions["torch_channels_last"] = torch_step(torch_twin(model), x, channels_last=True)
+    functions["npae"] = npae_step(model, x)
+    medians = interleaved_medians(functions, repeats)
+    row.update({f"{name}_ms": 1e3 * seconds for name, seconds in medians.items()})
     return row
 
 
+def layer_times(channels, batch, upsampling="zeros", repeats=25, rng=None) -> list[dict]:
+    """Forward and backward ms of every npae layer inside the model, beside the same PyTorch layer."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    model = talk_model(channels, upsampling)
+    x = npae.data.disks(batch, 64, rng=rng)[0]
+    rows, h = [], x
+    for name, layer in model.named_layers():
+        inputs = h
+        h = layer.forward(inputs)
+        grad = np.ones_like(h)
+
+        def forward_backward(layer=layer, inputs=inputs, grad=grad):
+            layer.forward(inputs)
+            layer.backward(grad)
+
+        functions = {"npae_fwd": (lambda layer=layer, inputs=inputs: layer.forward(inputs)),
+                     "npae_fwdbwd": forward_backward}
+        if torch and not isinstance(layer, npae.Bias):
+            module = _torch_layer(layer)
+            tx = torch.from_numpy(inputs).requires_grad_(True)
+            tg = torch.from_numpy(grad)
+
+            def torch_fwd(module=module, tx=tx):
+                with torch.no_grad():
+                    module(tx)
+
+            functions["torch_fwd"] = torch_fwd
+            functions["torch_fwdbwd"] = lambda module=module, tx=tx, tg=tg: module(tx).backward(tg)
+        medians = interleaved_medians(functions, repeats)
+        rows.append({"layer": f"{name} {layer!r}", "shape": list(inputs.shape),
+                     **{key: 1e3 * value for key, value in medians.items()}})
+    return rows
+
+
 def ratio(a, b) -> str:
-    return f"{a / b:.2f}x" if a and b else "-"
+    return f"{a / b:.2f}" if a and b else "-"
+
+
+def print_layers(rows) -> None:
+    print(f"{'layer':<78} {'npae f':>7} {'npae f+b':>9} {'torch f':>8} {'torch f+b':>10} {'f+b ratio':>9}")
+    for r in rows:
+        print(f"{r['layer'][:78]:<78} {r['npae_fwd']:7.3f} {r['npae_fwdbwd']:9.3f} {r.get('torch_fwd', np.nan):8.3f} "
+              f"{r.get('torch_fwdbwd', np.nan):10.3f} {ratio(r['npae_fwdbwd'], r.get('torch_fwdbwd')):>9}")
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--channels", type=int, default=8)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--json", default=None, help="write the results to this JSON file")
+    parser.add_argument("--upsampling", choices=["zeros", "nearest", "bilinear"], default="zeros")
+    parser.add_argument("--repeats", type=int, default=25)
     args = parser.parse_args(argv)
     if torch:
         torch.set_num_threads(numba.get_num_threads())
-    rng = np.random.default_rng(0)
-    info = machine()
-    print("machine:", ", ".join(f"{k} {v}" for k, v in info.items()))
-    print(f"\nlayers, float32, batch {args.batch}, C = {args.channels} (median ms; ratio = npae / other)")
-    layers = bench_layers(args.channels, args.batch, args.repeats, rng)
-    print(f"{'layer':<40} {'npae f':>8} {'npae f+b':>9} {'numpy f+b':>10} {'torch f+b':>10} "
-          f"{'vs numpy':>9} {'vs torch':>9}")
-    for r in layers:
-        print(f"{r['layer']:<40} {r['numba_fwd']:8.3f} {r['numba_fwdbwd']:9.3f} {r['numpy_fwdbwd']:10.3f} "
-              f"{r.get('torch_fwdbwd', float('nan')):10.3f} {ratio(r['numba_fwdbwd'], r['numpy_fwdbwd']):>9} "
-              f"{ratio(r['numba_fwdbwd'], r.get('torch_fwdbwd')):>9}")
-    step = bench_step(args.channels, args.batch, args.repeats, rng)
-    print(f"\ntraining step of the talk autoencoder (forward + backward + Adam), 64x64, float32, "
-          f"C = {args.channels}, batch {args.batch} (median of {args.repeats})")
-    print(f"  npae (Numba)           {step['npae_ms']:8.2f} ms")
-    print(f"  npae on NumPy ref      {step['numpy_ref_ms']:8.2f} ms   npae / numpy ref = "
-          f"{ratio(step['npae_ms'], step['numpy_ref_ms'])}")
-    if torch:
-        print(f"  PyTorch default        {step['torch_ms']:8.2f} ms   npae / torch = "
-              f"{ratio(step['npae_ms'], step['torch_ms'])}")
-        print(f"  PyTorch channels_last  {step['torch_channels_last_ms']:8.2f} ms   npae / torch channels_last = "
-              f"{ratio(step['npae_ms'], step['torch_channels_last_ms'])}")
-    else:
-        print("  PyTorch: not installed (pip install torch==2.13.0 to compare)")
-    results = {"machine": info, "layers": layers, "step": step}
-    if args.json:
-        with open(args.json, "w") as stream:
-            json.dump(results, stream, indent=2)
-    return results
+    print("machine:", ", ".join(f"{k} {v}" for k, v in machine().items()))
+    step = step_times(args.channels, args.batch, args.upsampling, args.repeats)
+    print(f"\ntraining step, talk model, C = {args.channels}, B = {args.batch}, {args.upsampling} decoder: "
+          f"npae {step['npae_ms']:.1f} ms" + (f", PyTorch {step['torch_ms']:.1f} ms, channels_last "
+                                             f"{step['torch_channels_last_ms']:.1f} ms (twin rel. error "
+                                             f"{step['twin_rel_error']:.1e})" if torch else ""))
+    print(f"\nper layer (median ms, batch {args.batch}; f+b ratio = npae / PyTorch):")
+    layers = layer_times(args.channels, args.batch, args.upsampling, args.repeats)
+    print_layers(layers)
+    return {"step": step, "layers": layers}
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ from . import data, kernels
 from .checkpoint import CheckpointError, save_model
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck
 from .losses import bce_loss, covariance_penalty, mse_loss
-from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer, LeakyReLU, Sequential, Sigmoid,
-                 Subsample, Upsample)
+from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer, LeakyReLU, NearestUpConv2d,
+                 Sequential, Sigmoid, Subsample, Upsample)
 from .inspect import Inspector
 from .models import Autoencoder, AutoencoderConfig, build_autoencoder, conv_autoencoder, disk_autoencoder, ramp_encoder
 from .optim import SGD, Adam
@@ -20,7 +20,7 @@ from .train import Trainer, TrainConfig, load_checkpoint
 __version__ = "0.1.0"
 
 __all__ = [
-    "Layer", "Conv2d", "ConvTranspose2d", "Bias", "BatchNorm", "CoordChannels", "Subsample", "Upsample", "LeakyReLU",
+    "Layer", "Conv2d", "ConvTranspose2d", "NearestUpConv2d", "Bias", "BatchNorm", "CoordChannels", "Subsample", "Upsample", "LeakyReLU",
     "Sigmoid", "Sequential", "mse_loss", "bce_loss", "covariance_penalty", "Adam", "SGD", "gradcheck",
     "GradcheckReport", "GradcheckError", "kernels", "data", "Autoencoder", "AutoencoderConfig", "build_autoencoder",
     "disk_autoencoder", "conv_autoencoder", "ramp_encoder", "Trainer", "TrainConfig", "TrainingDiverged",

@@ -14,7 +14,8 @@ the PCA-AE's per-code encoders and decoders are all configurations of it.
 
 Talk blocks are built, unless ``literal``, as the strided and transposed convolutions that
 equal [conv -> sub-sample] and [zero-insertion up-sample -> conv]: they skip the discarded
-outputs and the inserted zeros (4x less work at each resolution).
+outputs and the inserted zeros (4x less work at each resolution); [nearest up-sample -> conv 3x3]
+is one transposed 4x4 convolution at the low resolution (:class:`~npae.nn.NearestUpConv2d`).
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer, LeakyReLU, Sequential, Sigmoid,
-                 Subsample, Upsample)
+from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer, LeakyReLU, NearestUpConv2d,
+                 Sequential, Sigmoid, Subsample, Upsample)
 from .nn.init import as_generator
 from .nn.layer import check_dtype
 from .presets import GEOMETRIES, UPSAMPLING, network_defaults
@@ -83,7 +84,8 @@ class AutoencoderConfig:
 
 @dataclass(frozen=True)
 class Block:
-    """One resolution step: ``kind`` "conv", "conv_subsample", "transposed" or "upsample_conv"."""
+    """One resolution step: ``kind`` "conv", "conv_subsample", "transposed", "upsample_conv" or
+    "nearest_upconv" (nearest up-sampling by 2 and a 3x3 convolution, fused: :class:`NearestUpConv2d`)."""
 
     kind: str
     c_in: int
@@ -107,6 +109,8 @@ def block_layers(block: Block, cfg: AutoencoderConfig, rng, dtype) -> list[Layer
     elif block.kind == "transposed":
         layers += [ConvTranspose2d(c_in, c_out, kernel, stride=stride, padding=block.padding,
                                    output_padding=block.output_padding, rng=rng, dtype=dtype)]
+    elif block.kind == "nearest_upconv":
+        layers += [NearestUpConv2d(c_in, c_out, rng=rng, dtype=dtype)]
     elif block.kind == "upsample_conv":
         layers += [Upsample(stride, cfg.upsampling), Conv2d(c_in, c_out, kernel, padding=block.padding, rng=rng,
                                                               dtype=dtype)]
@@ -190,7 +194,9 @@ def decoder_blocks(cfg: AutoencoderConfig) -> list[Block]:
             output_padding = tuple(s - 1 for s in stride)
             blocks = [Block("transposed", a, b, kernel, stride, padding, output_padding) for a, b in pairs]
         else:
-            blocks = [Block("upsample_conv", a, b, kernel, stride, "same") for a, b in pairs]
+            fused = cfg.upsampling == "nearest" and not cfg.literal and kernel == (3, 3) and stride == (2, 2)
+            kind = "nearest_upconv" if fused else "upsample_conv"
+            blocks = [Block(kind, a, b, kernel, stride, "same") for a, b in pairs]
     if cfg.output == "sigmoid":
         blocks[-1] = replace(blocks[-1], activation="sigmoid")
     return blocks

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import npae
 from npae import Conv2d, ConvTranspose2d, Subsample, Upsample
 from npae.models import disk_autoencoder, literal_to_transposed
 
@@ -79,3 +80,33 @@ def test_fused_talk_model_equals_the_literal_one():
 def test_summary_lists_both_parts():
     text = disk_autoencoder("official", rng=0).summary()
     assert "encoder" in text and "decoder" in text and "(1, 1, 63, 63)" in text
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_nearest_decoder_fused_into_transposed_convolutions_equals_upsample_then_conv(dtype, tolerance):
+    fused = disk_autoencoder("talk", image_size=16, channels=3, upsampling="nearest", dtype=dtype, rng=0)
+    literal = disk_autoencoder("talk", image_size=16, channels=3, upsampling="nearest", dtype=dtype, rng=0,
+                               literal=True)
+    assert any(isinstance(layer, npae.NearestUpConv2d) for _, layer in fused.named_layers())
+    fused_weights = [v for k, v in fused.decoder.params.items() if k.endswith("weight")]
+    literal_weights = [v for k, v in literal.decoder.params.items() if k.endswith("weight")]
+    assert all(np.array_equal(a, b) for a, b in zip(fused_weights, literal_weights))
+    x = np.random.default_rng(0).random((3, 1, 16, 16)).astype(dtype)
+    z = fused.encoder.forward(x)
+    y_fused, y_literal = fused.decoder.forward(z), literal.decoder.forward(z)
+    scale = np.max(np.abs(y_literal))
+    assert np.max(np.abs(y_fused - y_literal)) <= tolerance * scale
+    g = np.random.default_rng(1).standard_normal(y_fused.shape).astype(dtype)
+    gz_fused, gz_literal = fused.decoder.backward(g), literal.decoder.backward(g)
+    assert np.max(np.abs(gz_fused - gz_literal)) <= tolerance * np.max(np.abs(gz_literal))
+    for a, b in zip([v for k, v in fused.decoder.grads.items() if k.endswith("weight")],
+                    [v for k, v in literal.decoder.grads.items() if k.endswith("weight")]):
+        assert np.max(np.abs(a - b)) <= tolerance * np.max(np.abs(b))
+
+
+def test_nearest_upconv_layer_gradcheck_and_adjoint():
+    rng = np.random.default_rng(3)
+    layer = npae.NearestUpConv2d(2, 3, rng=0, dtype=np.float64)
+    npae.gradcheck(layer, rng.standard_normal((2, 2, 5, 4)), raise_on_fail=True)
+    x, y = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((2, 3, 10, 8))
+    assert np.isclose(np.sum(layer.forward(x) * y), np.sum(x * layer.backward(y)), rtol=1e-12)

@@ -1,12 +1,12 @@
 """Layers with hand-written forward and backward passes."""
 from .activation import LeakyReLU, Sigmoid
 from .bias import Bias
-from .conv import Conv2d, ConvTranspose2d
+from .conv import Conv2d, ConvTranspose2d, NearestUpConv2d
 from .coord import CoordChannels
 from .layer import Layer
 from .norm import BatchNorm
 from .sampling import Subsample, Upsample
 from .sequential import Sequential
 
-__all__ = ["Layer", "Conv2d", "ConvTranspose2d", "Bias", "BatchNorm", "CoordChannels", "Subsample", "Upsample",
+__all__ = ["Layer", "Conv2d", "ConvTranspose2d", "NearestUpConv2d", "Bias", "BatchNorm", "CoordChannels", "Subsample", "Upsample",
            "LeakyReLU", "Sigmoid", "Sequential"]

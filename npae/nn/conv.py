@@ -229,3 +229,45 @@ class ConvTranspose2d(_Convolution):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")
+
+
+NEAREST_TAPS = np.array([[0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]], dtype=np.float64)
+"""M (4 x 3): the 4x4 transposed kernel equal to nearest up-sampling by 2 then a 3x3 "same" convolution
+is K = M w M^T, since output pixel t = 2i + a - 1 reads the 3x3 taps b in {2 - a, 3 - a} of the source i."""
+
+
+class NearestUpConv2d(_Convolution):
+    """Upsample("nearest", 2) then Conv2d 3x3 "same", computed at the low resolution as one transposed
+    convolution with a 4x4 kernel, stride 2, padding 1 (4/9 of the multiply-adds, no up-sampled copy).
+
+    The parameter is the 3x3 convolution's weight w (O, C, 3, 3); the transposed kernel is
+    K[c, o] = M w[o, c] M^T (:data:`NEAREST_TAPS`), and dL/dw[o, c] = M^T dL/dK[c, o] M.
+    Shapes: x (N, C, H, W) -> y (N, O, 2H, 2W).  ``backward`` overwrites ``grads["weight"]``.
+    """
+
+    def __init__(self, in_channels, out_channels, *, rng=None, dtype=np.float32):
+        super().__init__(in_channels, out_channels, 3, 1, "out_in", rng, dtype)
+        self._transposed = ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, rng=0, dtype=dtype)
+
+    def astype(self, dtype):
+        super().astype(dtype)
+        self._transposed.astype(dtype)
+        return self
+
+    def output_shape(self, input_shape):
+        return self._transposed.output_shape(input_shape)
+
+    def forward(self, x):
+        weight = self.params["weight"]
+        taps = NEAREST_TAPS.astype(weight.dtype)
+        self._transposed.params["weight"][...] = np.einsum("ab,ocbd,ed->coae", taps, weight, taps)
+        return self._transposed.forward(x)
+
+    def backward(self, grad_out):
+        grad_in = self._transposed.backward(grad_out)
+        taps = NEAREST_TAPS.astype(grad_in.dtype)
+        self.grads["weight"][...] = np.einsum("ab,coae,ed->ocbd", taps, self._transposed.grads["weight"], taps)
+        return grad_in
+
+    def extra_repr(self):
+        return f"{self.in_channels}, {self.out_channels}, nearest x2 then kernel_size=(3, 3)"
