@@ -65,9 +65,23 @@ class _Subsample(torch.nn.Module if torch else object):
         return x[:, :, ::self.factor[0], ::self.factor[1]]
 
 
-def _torch_layer(layer):
-    """The PyTorch module computing what the npae layer computes, with npae's weights copied in."""
+def _torch_layer(layer, fused_nearest: bool = False):
+    """The PyTorch module computing what the npae layer computes, with npae's weights copied in.
+
+    An npae NearestUpConv2d becomes, as a PyTorch user writes it, Upsample(nearest) then Conv2d 3x3; with
+    ``fused_nearest``, the 4x4 ConvTranspose2d that npae computes (same function, same algorithm)."""
     nn = torch.nn
+    if isinstance(layer, npae.NearestUpConv2d) and fused_nearest:
+        layer.forward(np.zeros((1, layer.in_channels, 1, 1), layer.params["weight"].dtype))
+        module = nn.ConvTranspose2d(layer.in_channels, layer.out_channels, 4, 2, 1, bias=False)
+        with torch.no_grad():
+            module.weight.copy_(torch.from_numpy(layer._transposed.params["weight"]))
+        return module
+    if isinstance(layer, npae.NearestUpConv2d):
+        conv = nn.Conv2d(layer.in_channels, layer.out_channels, 3, 1, 1, bias=False)
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(layer.params["weight"]))
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv)
     if isinstance(layer, npae.Conv2d):
         pt, pb, pl, pr = layer.pads
         if (pt, pl) != (pb, pr):
@@ -92,15 +106,15 @@ def _torch_layer(layer):
     return module
 
 
-def torch_twin(model):
+def torch_twin(model, fused_nearest: bool = False):
     """A torch.nn.Sequential computing ``model``'s function; each npae Bias becomes the previous conv's bias."""
     modules = []
     for _, layer in model.named_layers():
         if isinstance(layer, npae.Bias):
-            conv = modules[-1]
+            conv = modules[-1][-1] if isinstance(modules[-1], torch.nn.Sequential) else modules[-1]
             conv.bias = torch.nn.Parameter(torch.from_numpy(layer.params["bias"].copy()))
             continue
-        modules.append(_torch_layer(layer))
+        modules.append(_torch_layer(layer, fused_nearest))
     return torch.nn.Sequential(*modules)
 
 
@@ -149,6 +163,10 @@ def step_times(channels, batch, upsampling="zeros", repeats=25, rng=None) -> dic
         row["twin_rel_error"] = check_twin(model, twin, x)
         functions["torch"] = torch_step(twin, x)
         functions["torch_channels_last"] = torch_step(torch_twin(model), x, channels_last=True)
+        if upsampling == "nearest":
+            fused = torch_twin(model, fused_nearest=True)
+            row["fused_twin_rel_error"] = check_twin(model, fused, x)
+            functions["torch_fused_channels_last"] = torch_step(fused, x, channels_last=True)
     functions["npae"] = npae_step(model, x)
     medians = interleaved_medians(functions, repeats)
     row.update({f"{name}_ms": 1e3 * seconds for name, seconds in medians.items()})

@@ -61,6 +61,11 @@ def print_row(r) -> None:
     print(f"{str(r['channels']):<14} {r['upsampling']:<9} {r['batch']:>4} {r['npae_ms']:9.1f} "
           f"{t if t else float('nan'):9.1f} {cl if cl else float('nan'):9.1f} {bench_core.ratio(r['npae_ms'], t):>8} "
           f"{bench_core.ratio(r['npae_ms'], cl):>8}  {r.get('twin_rel_error', float('nan')):.1e}", flush=True)
+    if "torch_fused_channels_last_ms" in r:
+        fused = r["torch_fused_channels_last_ms"]
+        print(f"{'':<14} {'':<9} {'':>4} {'':>9} {'':>9} {fused:9.1f} {'':>8} {bench_core.ratio(r['npae_ms'], fused):>8}"
+              f"  {r['fused_twin_rel_error']:.1e}  <- PyTorch channels_last with npae's 4x4 transposed convolutions",
+              flush=True)
 
 
 def main(argv=None) -> dict:
