@@ -143,10 +143,22 @@ def _pca(args, out: Path, mode: str) -> dict:
     return run_pca(out, settings, progress=not args.quiet)
 
 
+def _shapes(args, out: Path, mode: str) -> dict:
+    from .experiments.shapes import ShapeSettings, run_shapes
+
+    settings = ShapeSettings.mode(mode, args.seed, args.shape)
+    if args.steps is not None:
+        settings.training.steps = args.steps
+    print(f"npae reproduce shapes ({mode}, seed {settings.training.seed}): {', '.join(settings.shapes)}; two "
+          f"trainings each of {settings.training.steps} steps of batch {settings.training.batch_size} -> {out}")
+    return run_shapes(out, settings, progress=not args.quiet)
+
+
 SECTIONS = {
     "size": ("Size", "npae: autoencoding size", _size),
     "position": ("Position", "npae: autoencoding position", _position),
     "pca": ("PCA-like autoencoder", "npae: the PCA-like autoencoder", _pca),
+    "shapes": ("Size for any shape", "npae: the size result for any shape", _shapes),
 }
 
 
@@ -284,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--steps", type=natural_int, default=None,
                            help="override the training steps of every network of the mode")
     reproduce.add_argument("--seed", type=natural_int, default=0, help="seed of weights, data and batches")
+    reproduce.add_argument("--shape", action="append", default=None,
+                           help="shapes section: a shape to run (repeat for several): disk, square, triangle, star, "
+                                "ellipse, ring, glyph:X or image:PATH (a binary PNG or .npy mask); default: square, "
+                                "star, glyph:7 and the disk")
     reproduce.add_argument("--out", default=None, help="output directory (default: runs/<section>)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     reproduce.set_defaults(run=_reproduce)

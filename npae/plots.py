@@ -82,7 +82,7 @@ def amplitude(radius, decoder_amplitude, optimal_amplitude, path) -> Path:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(radius, decoder_amplitude, lw=2, label="decoder: <D(E(x_r)), f> / ||f||^2")
     ax.plot(radius, optimal_amplitude, "--", label="optimal: <x_r, f> / ||f||^2")
-    ax.set_xlabel("radius r")
+    ax.set_xlabel("radius (scale) r")
     ax.set_ylabel("amplitude h(r)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -98,6 +98,23 @@ def image_row(images, labels, path) -> Path:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel(label, fontsize=7)
+    return _save(fig, path)
+
+
+def direction_comparison(decoder_image, reference_image, title, path) -> Path:
+    """The decoder's unit image, the reference (pixel-exact maximiser) and their difference, side by side."""
+    difference = decoder_image - reference_image
+    fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.8))
+    top = max(np.abs(decoder_image).max(), np.abs(reference_image).max())
+    for ax, image, label, limit in zip(axes, (decoder_image, reference_image, difference),
+                                       ("decoder D(s), unit norm", "pixel-exact maximiser", "difference"),
+                                       (top, top, max(np.abs(difference).max(), 1e-12))):
+        shown = ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        fig.colorbar(shown, ax=ax, fraction=0.046)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(label, fontsize=8)
+    fig.suptitle(title, fontsize=9)
     return _save(fig, path)
 
 

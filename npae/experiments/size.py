@@ -49,13 +49,14 @@ class SizeSettings:
         return cls(preset, seed=seed, **size_mode(preset, mode))
 
 
-def train_model(settings: SizeSettings, bias: bool, progress: bool = True):
+def train_model(settings: SizeSettings, bias: bool, progress: bool = True, data: np.ndarray | None = None):
+    """The preset's autoencoder (latent 1) trained with the mode's settings, on disks or on ``data``."""
     model = disk_autoencoder(settings.preset, latent_dim=1, bias=bias, channels=settings.channels,
                              rng=np.random.default_rng([settings.seed, 0 if bias else 1]))
     config = default_config(settings.preset, steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr,
                             lr_schedule=settings.lr_schedule, train_size=settings.train_size,
                             seed=settings.seed, supersample=settings.supersample, checkpoint_every=0)
-    trainer = Trainer(model, config)
+    trainer = Trainer(model, config, data=data)
     trainer.run(progress=progress)
     return trainer
 

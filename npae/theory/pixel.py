@@ -75,6 +75,33 @@ def fit_airy_radius(rho: np.ndarray, f: np.ndarray) -> float:
     return float(minimize_scalar(gap, bounds=(rho[3], rho[-1]), method="bounded", options={"xatol": 1e-4}).x)
 
 
+def _image_matrix(images: np.ndarray, caller: str) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim == 4:
+        if images.shape[1] != 1:
+            raise ValueError(f"{caller} needs one channel, got shape {images.shape}")
+        images = images[:, 0]
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"{caller} needs images of shape (N, S, S), got {images.shape}")
+    if not np.all(np.isfinite(images)):
+        raise ValueError(f"{caller}: images contain NaN or inf")
+    return images
+
+
+def pixel_maximiser(images: np.ndarray) -> tuple[np.ndarray, float]:
+    """The pixel-exact maximiser of sum_r <f, x_r>^2 under ||f|| = 1 for any family of images (N, [1,] S, S):
+    (f (S, S), the top right singular vector, signed so that <f, mean image> >= 0; the mean energy
+    sigma_max^2 / N).  What a bias-free decoder with a 1-D code outputs, up to its amplitude."""
+    images = _image_matrix(images, "pixel_maximiser")
+    _, singular, vt = np.linalg.svd(images.reshape(len(images), -1), full_matrices=False)
+    if not singular[0] > 0:
+        raise ValueError("pixel_maximiser: every image is zero, so every unit image is a maximiser")
+    image = vt[0].reshape(images.shape[1:])
+    if np.sum(image * images.mean(axis=0)) < 0:
+        image = -image
+    return image, float(singular[0] ** 2 / len(images))
+
+
 def solve_pixel_energy(images: np.ndarray) -> RadialSolution:
     """Top right singular vector of the images: the pixel-exact maximiser of sum_r <f, x_r>^2, ||f|| = 1.
 
@@ -84,15 +111,7 @@ def solve_pixel_energy(images: np.ndarray) -> RadialSolution:
     of <f, x_r>^2.
     The image itself is in the returned object's ``image`` attribute.
     """
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim == 4:
-        if images.shape[1] != 1:
-            raise ValueError(f"solve_pixel_energy needs one channel, got shape {images.shape}")
-        images = images[:, 0]
-    if images.ndim != 3 or len(images) == 0:
-        raise ValueError(f"solve_pixel_energy needs images of shape (N, S, S), got {images.shape}")
-    if not np.all(np.isfinite(images)):
-        raise ValueError("solve_pixel_energy: images contain NaN or inf")
+    images = _image_matrix(images, "solve_pixel_energy")
     matrix = images.reshape(len(images), -1)
     _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
     size = images.shape[1]
