@@ -260,13 +260,13 @@ class NearestUpConv2d(_Convolution):
     def forward(self, x):
         weight = self.params["weight"]
         taps = NEAREST_TAPS.astype(weight.dtype)
-        self._transposed.params["weight"][...] = np.einsum("ab,ocbd,ed->coae", taps, weight, taps)
+        self._transposed.params["weight"][...] = (taps @ weight @ taps.T).transpose(1, 0, 2, 3)
         return self._transposed.forward(x)
 
     def backward(self, grad_out):
         grad_in = self._transposed.backward(grad_out)
         taps = NEAREST_TAPS.astype(grad_in.dtype)
-        self.grads["weight"][...] = np.einsum("ab,coae,ed->ocbd", taps, self._transposed.grads["weight"], taps)
+        self.grads["weight"][...] = (taps.T @ self._transposed.grads["weight"] @ taps).transpose(1, 0, 2, 3)
         return grad_in
 
     def extra_repr(self):
