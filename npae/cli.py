@@ -108,9 +108,14 @@ def _airy(args) -> int:
 def _size(args, out: Path, mode: str) -> dict:
     from .experiments.size import SizeSettings, estimate_seconds, run_size
 
+    from .published import find_reference
+
     settings = SizeSettings.mode(mode, args.preset, args.seed)
     if args.steps is not None:
         settings.steps = args.steps
+    if args.preset == "official":
+        published = args.published or find_reference("disk")
+        settings.published = None if published is None else str(published)
     if mode == "full":
         print(f"size --full: 2 trainings of {settings.steps} steps of batch {settings.batch_size}; "
               f"estimated {estimate_seconds(settings) / 60:.0f} minutes from 3 timed steps on this machine")
@@ -132,9 +137,13 @@ def _position(args, out: Path, mode: str) -> dict:
 def _pca(args, out: Path, mode: str) -> dict:
     from .experiments.pca import PCASettings, estimate_seconds, run_pca
 
+    from .published import find_reference
+
     settings = PCASettings.mode(mode, args.seed)
     if args.steps is not None:
         settings.steps = args.steps
+    published = args.published or find_reference("pcaae")
+    settings.published = None if published is None else str(published)
     if mode == "full":
         print(f"pca --full: {1 + 3 * settings.components} stage trainings of {settings.steps} steps of batch {settings.batch_size}; "
               f"estimated {estimate_seconds(settings) / 3600:.1f} hours from 2 timed steps on this machine")
@@ -296,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--steps", type=natural_int, default=None,
                            help="override the training steps of every network of the mode")
     reproduce.add_argument("--seed", type=natural_int, default=0, help="seed of weights, data and batches")
+    reproduce.add_argument("--published", default=None,
+                           help="pca and size --preset official: the authors' published weights (.npz, .pt or .h5) "
+                                "to report beside npae's models (default: shared/reference beside the working "
+                                "directory or the source tree, if there)")
     reproduce.add_argument("--shape", action="append", default=None,
                            help="shapes section: a shape to run (repeat for several): disk, square, triangle, star, "
                                 "ellipse, ring, glyph:X or image:PATH (a binary PNG or .npy mask); default: square, "

@@ -42,6 +42,7 @@ class AutoencoderConfig:
     ``output``: the decoder's last activation, "leaky" (the talk's) or "sigmoid" (for a BCE loss);
     ``code_activation=False`` leaves the activation out of the encoder's last block (a linear code).
     ``coord_channels``: a :class:`CoordChannels` before every convolution (CoordConv).
+    ``decoder_channels``: the decoder's hidden widths, code side to image; None mirrors the encoder's.
     """
 
     preset: str = "talk"
@@ -58,6 +59,7 @@ class AutoencoderConfig:
     coord_channels: bool = False
     output: str = "leaky"
     code_activation: bool = True
+    decoder_channels: list[int] | None = None
 
     def __post_init__(self):
         if self.preset not in GEOMETRIES:
@@ -141,12 +143,12 @@ def widths(cfg: AutoencoderConfig) -> list[int]:
 def count_blocks(cfg: AutoencoderConfig) -> int:
     """Blocks needed to bring the image to 1 x 1: log_f(side) for "talk", side -> (side-3)//2+1 for "official"."""
     _, h, w = cfg.shape
-    if cfg.preset == "talk":
+    if cfg.preset in ("talk", "pcaae"):
         sides = {s for s in (h, w) if s > 1}
         side = sides.pop() if len(sides) == 1 else 0
         blocks = round(math.log(side, cfg.factor)) if side > 1 else 0
         if blocks < 1 or cfg.factor ** blocks != side:
-            raise ValueError(f"talk preset: image {h}x{w} is not a power of the sub-sampling factor {cfg.factor} "
+            raise ValueError(f"{cfg.preset} preset: image {h}x{w} is not a power of the sub-sampling factor {cfg.factor} "
                              f"along its sides longer than 1, so the encoder cannot reach 1 x 1 (use e.g. 32, 64, 1x64)")
         return blocks
     size, blocks = h, 0
@@ -173,6 +175,8 @@ def encoder_blocks(cfg: AutoencoderConfig) -> list[Block]:
     pairs = list(zip(channel_counts[:-1], channel_counts[1:]))
     if cfg.preset == "official":
         blocks = [Block("conv", a, b, (3, 3), (2, 2), "valid") for a, b in pairs]
+    elif cfg.preset == "pcaae":
+        blocks = [Block("conv", a, b, (4, 4), (2, 2), 1) for a, b in pairs]
     else:
         kernel, stride = _talk_geometry(cfg)
         kind = "conv_subsample" if cfg.literal else "conv"
@@ -182,11 +186,24 @@ def encoder_blocks(cfg: AutoencoderConfig) -> list[Block]:
     return blocks
 
 
+def decoder_widths(cfg: AutoencoderConfig) -> list[int]:
+    """Channel counts from the code to the image: the encoder's reversed, or [latent, decoder_channels..., C]."""
+    encoder_widths = widths(cfg)
+    if cfg.decoder_channels is None:
+        return encoder_widths[::-1]
+    hidden = [int(c) for c in cfg.decoder_channels]
+    if len(hidden) != len(encoder_widths) - 2 or any(c < 1 for c in hidden):
+        raise ValueError(f"decoder_channels needs {len(encoder_widths) - 2} positive counts, got {cfg.decoder_channels}")
+    return [encoder_widths[-1]] + hidden + [encoder_widths[0]]
+
+
 def decoder_blocks(cfg: AutoencoderConfig) -> list[Block]:
-    channel_counts = widths(cfg)[::-1]
+    channel_counts = decoder_widths(cfg)
     pairs = list(zip(channel_counts[:-1], channel_counts[1:]))
     if cfg.preset == "official":
         blocks = [Block("transposed", a, b, (3, 3), (2, 2), 0) for a, b in pairs]
+    elif cfg.preset == "pcaae":
+        blocks = [Block("transposed", a, b, (4, 4), (2, 2), 1) for a, b in pairs]
     else:
         kernel, stride = _talk_geometry(cfg)
         if cfg.upsampling == "zeros" and cfg.factor == 2 and not cfg.literal:

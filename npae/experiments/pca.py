@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import plots
 from ..data import ellipses, positioned_disks
+from ..data.ellipses import image_statistics
 from ..checkpoint import save_model
 from ..pca_ae import PCATrainConfig, train_pca_autoencoder, train_plain_autoencoder
 from ..statistics import (PrincipalAxes, abs_pearson, abs_spearman, correlation_ratio, multiple_correlation,
@@ -49,6 +50,7 @@ class PCASettings:
     channels: tuple = (8, 16, 32, 64, 64)
     disk_radius: tuple = (4.0, 14.0)
     seed: int = 0
+    published: str | None = None
 
     @classmethod
     def mode(cls, mode: str, seed: int = 0) -> "PCASettings":
@@ -211,6 +213,45 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
     return metrics, figures
 
 
+def published_metrics(path, test: np.ndarray, attributes: dict, samples: int = 2000) -> dict:
+    """The authors' published PCA-AE (:func:`npae.published.load_published_pcaae`): its decoder's traversals
+    (S, H, V, log H, log V of the images decoded from z_i in -2..2, the other codes 0), |Pearson| of each code
+    with S, log H and log V over ``samples`` codes drawn from N(0, I), and its third encoder's |Pearson| row
+    on the test ellipses."""
+    from ..published import load_published_pcaae
+
+    model = load_published_pcaae(path)
+    values = np.linspace(-2, 2, 5)
+    traversal = {}
+    for i in range(3):
+        codes = np.zeros((len(values), 3), np.float32)
+        codes[:, i] = values
+        stats = image_statistics(model.decode(codes))
+        traversal[f"z{i + 1}"] = {name: stats[name].tolist() for name in "SHV"}
+    codes = np.random.default_rng(0).standard_normal((samples, 3)).astype(np.float32)
+    stats = image_statistics(model.decode(codes))
+    decoded = {"S": stats["S"], "log_H": np.log(stats["H"]), "log_V": np.log(stats["V"])}
+    third = model.encode_component(3, test)[:, None].astype(np.float64)
+    encoder_row = {name: abs_pearson(third, values_)[0] for name, values_ in
+                   (("S", attributes["S"]), ("H", attributes["H"]), ("V", attributes["V"]),
+                    ("log_V", np.log(attributes["V"])))}
+    return {"source": str(path), "traversal_values": values.tolist(), "decoder_traversals": traversal,
+            "decoded_pearson": {name: abs_pearson(codes.astype(np.float64), v) for name, v in decoded.items()},
+            "encoder3_pearson": encoder_row}
+
+
+def published_note(metrics: dict) -> str:
+    lines = ["The authors' published PCA-AE (its decoder of 3 codes; its third encoder), |Pearson| of each code with "
+             f"the statistics of {2000} images decoded from codes drawn from N(0, I):", "",
+             "| statistic | z1 | z2 | z3 |", "| --- | --- | --- | --- |"]
+    for name, row in metrics["decoded_pearson"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
+    row = metrics["encoder3_pearson"]
+    lines += ["", "Its third encoder on npae's test ellipses, |Pearson| with " +
+              ", ".join(f"{name} {value:.3f}" for name, value in row.items()) + "."]
+    return "\n".join(lines)
+
+
 def run_pca(out, settings: PCASettings, progress: bool = True) -> dict:
     """Run the ellipse and disk experiments, write figures into ``out``."""
     out = Path(out)
@@ -222,9 +263,14 @@ def run_pca(out, settings: PCASettings, progress: bool = True) -> dict:
     disk_metrics, disk_figures = disk_experiment(settings, out, progress)
     metrics["disks"] = disk_metrics
     figures.update(disk_figures)
+    notes = [markdown_table(tables)]
+    if settings.published:
+        test, attributes = ellipses(settings.test_count, rng=np.random.default_rng([settings.seed, 32]))
+        metrics["published"] = published_metrics(settings.published, test, attributes)
+        notes.append(published_note(metrics["published"]))
     seconds = time.perf_counter() - start
     metrics["seconds"] = round(seconds, 1)
-    return {"metrics": metrics, "figures": figures, "notes": [markdown_table(tables)], "seconds": seconds}
+    return {"metrics": metrics, "figures": figures, "notes": notes, "seconds": seconds}
 
 
 def markdown_table(tables: dict) -> str:

@@ -41,6 +41,7 @@ class SizeSettings:
     channels: int | None = None
     seed: int = 0
     supersample: int | None = None
+    published: str | None = None
 
     @classmethod
     def mode(cls, mode: str, preset: str = "talk", seed: int = 0) -> "SizeSettings":
@@ -95,6 +96,15 @@ def homogeneity_error(decoder, codes: np.ndarray, scales=np.linspace(0, 4, 17)) 
     return worst
 
 
+def published_row(path, data_settings: dict) -> dict:
+    """The authors' Keras example model of the official preset on the same test disks as npae's own."""
+    from ..published import load_published_disk_ae
+
+    result = evaluate_disks(load_published_disk_ae(path), **data_settings)
+    return {"source": str(path), "test_mse": result["test_mse"], "spearman_z_r2": result["spearman_z_r2"],
+            "spearman_z_area": result["spearman_z_area"]}
+
+
 def run_size(out, settings: SizeSettings, progress: bool = True) -> dict:
     """Run all stages, write figures into ``out``; returns {"metrics": ..., "figures": ..., "seconds": ...}."""
     out = Path(out)
@@ -125,6 +135,8 @@ def run_size(out, settings: SizeSettings, progress: bool = True) -> dict:
                                                           out / "interpolation.png")
     figures["the encoder integrates: z against the area"] = plots.encoder_vs_average(
         result["area"], codes, average, out / "integrator.png")
+    if settings.published:
+        metrics["published"] = published_row(settings.published, biased.config.data_settings())
 
     free = train_model(settings, bias=False, progress=progress)
     free_result = evaluate_disks(free.model, **free.config.data_settings())
