@@ -56,10 +56,10 @@ def test_reproduce_all_writes_one_report_with_a_table_of_contents(tmp_path):
     assert main(["reproduce", "all", "--smoke", "--out", str(out), "--quiet"]) == 0
     report = (out / "report.md").read_text()
     assert "## Contents" in report
-    for heading in ("Size", "Position", "PCA-like autoencoder"):
+    for heading in ("Size", "Position", "PCA-like autoencoder", "Size for any shape"):
         assert f"## {heading}" in report
     images = re.findall(r"^!\[.*\]\((.+)\)$", report, flags=re.MULTILINE)
-    assert {name.split("/")[0] for name in images} == {"size", "position", "pca"}
+    assert {name.split("/")[0] for name in images} == {"size", "position", "pca", "shapes"}
     assert all((out / name).exists() for name in images)
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics) == {"Size", "Position", "PCA-like autoencoder"}
+    assert set(metrics) == {"Size", "Position", "PCA-like autoencoder", "Size for any shape"}
