@@ -5,7 +5,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 
 
 def _train(args) -> int:
@@ -55,19 +54,10 @@ def _inspect(args) -> int:
 
 
 def _gradcheck(args) -> int:
-    from .data import disks
-    from .gradcheck import gradcheck_model
-    from .models import disk_autoencoder
+    from .gradcheck import gradcheck_model, preset_check_inputs
 
-    model = disk_autoencoder(args.preset, latent_dim=args.latent_dim, dtype=np.float64,
-                             channels=args.channels, rng=np.random.default_rng(args.seed))
+    model, x = preset_check_inputs(args.preset, args.latent_dim, args.channels, args.batch, args.seed)
     size = model.config.image_size
-    rng = np.random.default_rng(args.seed)
-    x, _ = disks(args.batch, size, rng=rng, dtype=np.float64)
-    x += 0.01 * rng.standard_normal(x.shape)
-    for name, value in model.params.items():
-        if name.endswith("bias"):
-            value[...] = rng.uniform(-0.1, 0.1, value.shape)
     print(f"gradcheck of the {args.preset} autoencoder (float64, batch {args.batch} of {size}x{size} disks plus "
           f"N(0, 0.01^2) noise, random biases so that no pre-activation sits on the LeakyReLU kink); "
           f"worst relative error per layer:")
@@ -80,17 +70,13 @@ def _gradcheck(args) -> int:
 
 
 def _airy(args) -> int:
-    from .data import disks
-    from .experiments.airy import run_airy
+    from .experiments.airy import pixel_disk_family, run_airy
     from .train import load_checkpoint
 
     model = load_checkpoint(args.checkpoint) if args.checkpoint else None
     size = model.config.image_size if model is not None else 64
     radius = args.radius if args.radius is not None else size / 2
-    pixel = None
-    if args.pixel_disks:
-        pixel, _ = disks(args.pixel_disks, size, radius_range=(0, radius), rng=np.random.default_rng(0),
-                         dtype=np.float64)
+    pixel = pixel_disk_family(args.pixel_disks, size, radius) if args.pixel_disks else None
     numbers = run_airy(args.out, radius, args.points, model=model, pixel_images=pixel)
     print(f"R = {radius:g}, n = {args.points}: k R^3 closed form {numbers['kR3_closed_form']:.6f}, energy solver "
           f"{numbers['kR3_energy_solver']:.6f}, finite differences {numbers['kR3_fd_solver']:.6f}")

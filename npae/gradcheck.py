@@ -198,3 +198,20 @@ def gradcheck_model(model, x, max_elements: int = 64, seed: int = 0):
             yield name, layer, gradcheck(layer, h, max_elements=max_elements, seed=seed)
             h = layer.forward(h)
     yield "whole encoder", model.encoder, gradcheck(model.encoder, x, max_elements=max_elements, seed=seed)
+
+
+def preset_check_inputs(preset: str = "talk", latent_dim: int = 1, channels=None, batch: int = 2, seed: int = 0):
+    """(a preset's model in float64 with random biases in (-0.1, 0.1), a batch of disks plus N(0, 0.01^2) noise):
+    inputs on which no pre-activation sits on the LeakyReLU kink, for :func:`gradcheck_model`."""
+    from .data import disks
+    from .models import disk_autoencoder
+
+    model = disk_autoencoder(preset, latent_dim=latent_dim, dtype=np.float64, channels=channels,
+                             rng=np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    x, _ = disks(batch, model.config.image_size, rng=rng, dtype=np.float64)
+    x += 0.01 * rng.standard_normal(x.shape)
+    for name, value in model.params.items():
+        if name.endswith("bias"):
+            value[...] = rng.uniform(-0.1, 0.1, value.shape)
+    return model, x

@@ -64,6 +64,13 @@ def solver_table(R: float, n: int) -> dict:
     }
 
 
+def pixel_disk_family(count: int, size: int, radius: float, seed: int = 0) -> np.ndarray:
+    """``count`` float64 disks of radius uniform in (0, radius): the family of the pixel-exact maximiser."""
+    from ..data import disks
+
+    return disks(count, size, radius_range=(0, radius), rng=np.random.default_rng(seed), dtype=np.float64)[0]
+
+
 def run_airy(out, R: float = 32.0, n: int = 512, model=None, pixel_images=None) -> dict:
     """Write airy.png (three curves, or two without a model), amplitude.png and airy.json into ``out``."""
     from .. import plots
