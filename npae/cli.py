@@ -205,6 +205,19 @@ positive_int = _int_at_least(1, "a positive integer")
 natural_int = _int_at_least(0, "a non-negative integer")
 
 
+def _sweep(args) -> int:
+    from .sweep import parse_seeds, parse_sets, sweep
+
+    seeds, grid = parse_seeds(args.seeds), parse_sets(args.section, args.set)
+    mode = "full" if args.full else "smoke" if args.smoke else "quick"
+    print(f"npae sweep {args.section} ({mode}): seeds {args.seeds}, {len(grid)} setting(s) -> {args.out}")
+    summary = sweep(args.section, seeds, grid, mode, args.out, args.scheduler, args.workers, progress=not args.quiet)
+    failed = sum(len(s["failed"]) for s in summary["settings"].values())
+    print(f"ran {summary['executed']} run(s) now; {len(seeds) * len(grid) - failed} of {len(seeds) * len(grid)} done, "
+          f"{failed} failed; wrote {Path(args.out) / 'summary.json'} and report.md")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="npae", description="A transparent, CPU-only autoencoder lab.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -302,6 +315,30 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default=None, help="output directory (default: runs/<section>)")
     reproduce.add_argument("--quiet", action="store_true", help="no progress bars")
     reproduce.set_defaults(run=_reproduce)
+
+    sweeping = commands.add_parser("sweep", help="run a section over seeds and settings on a Dask cluster",
+                                   formatter_class=fmt,
+                                   description="Run a reproduction (or one training) for every seed and setting on "
+                                               "Dask, each into DIR/<section>/<setting>/seed-<s>/, then write "
+                                               "summary.json and report.md with the spread over seeds. A sweep "
+                                               "started again skips the runs that are done.")
+    sweeping.add_argument("section", choices=["size", "position", "pca", "shapes", "train"],
+                          help="a reproduction, or 'train' (one talk model)")
+    sweeping.add_argument("--seeds", required=True, help="seeds: 0-15, 0,3,7 or 0-3,8")
+    sweeping.add_argument("--set", action="append", default=[], metavar="KEY=V1[,V2...]",
+                          help="vary a setting of the section (several values and several --set give a grid)")
+    sweep_mode = sweeping.add_mutually_exclusive_group()
+    sweep_mode.add_argument("--quick", action="store_true", help="quick settings (the default)")
+    sweep_mode.add_argument("--full", action="store_true", help="the papers' settings")
+    sweep_mode.add_argument("--smoke", action="store_true", help="tiny settings (checks the pipeline)")
+    sweeping.add_argument("--scheduler", default=None,
+                          help="address of a running Dask scheduler (tcp://host:8786); default: a local cluster of "
+                               "processes sized to this machine")
+    sweeping.add_argument("--workers", type=positive_int, default=None,
+                          help="local cluster: worker processes (default: one per core)")
+    sweeping.add_argument("--out", required=True, help="sweep directory")
+    sweeping.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweeping.set_defaults(run=_sweep)
     for command in commands.choices.values():
         command.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     return parser

@@ -257,3 +257,24 @@ def traversal_grid(images, path) -> Path:
             axes[i, j].set_yticks([])
         axes[i, 0].set_ylabel(f"z{i + 1}")
     return _save(fig, path)
+
+
+def strip_plot(values: dict, path) -> Path:
+    """One panel per metric: every seed's value (a dot) for each setting, the median as a bar.
+
+    ``values``: {setting: {metric: [value per seed]}}."""
+    metrics = sorted({key for by_metric in values.values() for key in by_metric})
+    settings = list(values)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.2), squeeze=False)
+    jitter = np.random.default_rng(0)
+    for ax, metric in zip(axes[0], metrics):
+        for k, setting in enumerate(settings):
+            points = np.asarray(values[setting].get(metric, []), dtype=float)
+            if len(points):
+                ax.plot(k + jitter.uniform(-0.12, 0.12, len(points)), points, "o", ms=4, alpha=0.7)
+                ax.plot([k - 0.25, k + 0.25], [np.median(points)] * 2, "k-", lw=1.5)
+        ax.set_xticks(range(len(settings)))
+        ax.set_xticklabels(settings, rotation=30, ha="right", fontsize=7)
+        ax.set_title(metric, fontsize=8)
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
