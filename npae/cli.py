@@ -237,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=positive_int, default=None,
                        help="batch size (default: the preset's, 16 talk / 64 official)")
     train.add_argument("--lr", type=float, default=None,
-                       help="Adam learning rate (default: the preset's, 1e-2 with cosine decay for talk, "
+                       help="Adam learning rate (default: the preset's, 5e-3 with cosine decay for talk, "
                             "1e-2 constant for official)")
     train.add_argument("--train-size", type=natural_int, default=1000,
                        help="size of the fixed training set; 0 draws fresh disks every step")
