@@ -36,7 +36,8 @@ class TrainConfig:
     ``lr_schedule``: "constant", or "cosine": at step t of T the rate is
     lr (f + (1 - f) (1 + cos(pi t / T)) / 2) with f = ``lr_final_factor``.
     ``divergence_factor``: a step whose loss exceeds this multiple of the median of the last
-    ``DIVERGENCE_WINDOW`` losses stops training as diverged, before its update (0: no such check).
+    ``DIVERGENCE_WINDOW`` losses, and every loss of the run so far, stops training as diverged, before its
+    update (0: no such check).
     """
 
     def lr_at(self, step: int) -> float:
@@ -159,11 +160,12 @@ class Trainer:
                                 f"{self.step_count}")
 
     def max_loss(self) -> float:
-        """The loss above which a step counts as a blow-up: divergence_factor x the recent median loss."""
+        """The loss above which a step counts as a blow-up: divergence_factor x the recent median loss, but never
+        below the largest loss of the run so far (a loss that has fallen to 1e-6 may rise to 1e-3 and recover)."""
         recent = self.loss_history[-DIVERGENCE_WINDOW:]
         if not self.config.divergence_factor or not recent:
             return math.inf
-        return self.config.divergence_factor * float(np.median(recent))
+        return max(self.config.divergence_factor * float(np.median(recent)), max(self.loss_history))
 
     def _step(self, batch: np.ndarray, tape: Tape | None) -> float:
         self.optimizer.lr = self.config.lr_at(self.step_count)

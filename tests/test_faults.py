@@ -267,3 +267,11 @@ def test_checkpoints_get_the_same_permissions_as_other_outputs(tmp_path):
         os.umask(mask)
     assert (tmp_path / "run" / "checkpoint.npz").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "run" / "metrics.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_rise_from_a_tiny_loss_below_the_runs_largest_loss_is_not_a_blow_up():
+    trainer = Trainer(tiny_model(), TrainConfig(steps=1, batch_size=4, train_size=8, checkpoint_every=0))
+    trainer.loss_history = [0.3] + [1e-6] * 60
+    assert trainer.max_loss() == pytest.approx(0.3)
+    trainer.loss_history = [0.3] + [0.01] * 60
+    assert trainer.max_loss() == pytest.approx(10.0)
