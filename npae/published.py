@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CheckpointError
-from .models import AutoencoderConfig, build_decoder, build_encoder, coded_encoder
+from .models import AutoencoderConfig, build_decoder, coded_encoder
 from .nn import BatchNorm, Bias, Conv2d, ConvTranspose2d, Sequential
 from .pca_ae import set_training
 from .presets import PCAAE_ENCODER_CHANNELS, pcaae_decoder_channels
