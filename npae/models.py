@@ -28,7 +28,7 @@ from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer,
                  Sequential, Sigmoid, Subsample, Upsample)
 from .nn.init import as_generator
 from .nn.layer import check_dtype
-from .presets import GEOMETRIES, UPSAMPLING, network_defaults
+from .presets import GEOMETRIES, PCAAE_ENCODER_CHANNELS, UPSAMPLING, network_defaults, pcaae_decoder_channels
 
 ACTIVATIONS = ("leaky", "sigmoid", "none")
 
@@ -305,6 +305,14 @@ def conv_autoencoder(input_shape=(1, 64, 64), channels=8, latent_dim=1, bias=Tru
     experiments: the same builder as :func:`disk_autoencoder`, so it checkpoints like any model."""
     cfg = conv_config(input_shape, channels, latent_dim, bias, alpha, coord_channels, output, dtype=dtype)
     return build_autoencoder(cfg, rng)
+
+
+def pcaae_config(codes: int = 1, dtype=np.float32) -> AutoencoderConfig:
+    """The PCA-AE authors' network for the encoder of one code / the decoder of ``codes`` codes: Conv2d and
+    ConvTranspose2d k4 s2 p1 with bias, LeakyReLU 0.2, a linear code, sigmoid output, 64 x 64 images."""
+    return AutoencoderConfig(preset="pcaae", image_size=64, latent_dim=codes, channels=list(PCAAE_ENCODER_CHANNELS),
+                             alpha=0.2, upsampling="transposed", output="sigmoid", code_activation=False,
+                             decoder_channels=pcaae_decoder_channels(codes), dtype=check_dtype(dtype).name)
 
 
 def coded_encoder(cfg: AutoencoderConfig, rng=None) -> Sequential:

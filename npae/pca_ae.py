@@ -1,8 +1,10 @@
 """The PCA-like autoencoder of Pham, Ladjal and Newson (SCIENCE.md 3): ordered, decorrelated codes.
 
-Component k has its own encoder E_k (talk blocks down to one number, then a parameter-free
-:class:`~npae.nn.BatchNorm`) and a decoder D_k (talk blocks up from k numbers, sigmoid output)
-reading the codes z_1..z_k.  Training is incremental: stage k trains E_k and D_k only, with
+Component k has its own encoder E_k (blocks down to one number, then a parameter-free
+:class:`~npae.nn.BatchNorm`) and a decoder D_k (blocks up from k numbers, sigmoid output)
+reading the codes z_1..z_k.  The blocks are npae's talk blocks (``network="talk"``, widths ``channels``)
+or the authors' (``network="authors"``: Conv2d / ConvTranspose2d k4 s2 p1, encoder widths 32-16-8-4-2,
+decoder widths 2k-4k-8k-16k-32k, :func:`npae.models.pcaae_config`).  Training is incremental: stage k trains E_k and D_k only, with
 E_1..E_{k-1} frozen, on
 
     L_k = BCE(D_k(z_1..z_k), x) + lambda_cov (1/(k-1)) sum_{i<k} mean(z_i z_k)^2.
@@ -12,12 +14,12 @@ A PCA-AE is saved and loaded like every npae model (:func:`npae.save_model`, :fu
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from .losses import bce_loss, covariance_penalty
-from .models import Autoencoder, build_decoder, coded_encoder, conv_config
+from .models import Autoencoder, build_decoder, coded_encoder, conv_config, pcaae_config
 from .nn import BatchNorm, Sequential
 from .nn.init import as_generator
 from .optim import Adam
@@ -25,17 +27,26 @@ from .step import training_step
 from .train import check_training_data
 
 PCA_KIND = "pca-ae"
+NETWORKS = ("talk", "authors")
 
 
 @dataclass
 class PCAConfig:
-    """The architecture of a PCA-AE: image side, hidden widths, LeakyReLU slope, dtype, number of codes."""
+    """The architecture of a PCA-AE: image side, hidden widths, LeakyReLU slope, dtype, number of codes, and
+    the blocks (``network``: "talk", or "authors", whose widths and slope are fixed and which needs 64 x 64)."""
 
     image_size: int = 64
     channels: list[int] = field(default_factory=lambda: [8, 16, 32, 64, 64])
     alpha: float = 0.2
     dtype: str = "float32"
     components: int = 0
+    network: str = "talk"
+
+    def __post_init__(self):
+        if self.network not in NETWORKS:
+            raise ValueError(f"unknown PCA-AE network {self.network!r}; expected one of {NETWORKS}")
+        if self.network == "authors" and self.image_size != 64:
+            raise ValueError(f"the authors' PCA-AE network takes 64 x 64 images, got side {self.image_size}")
 
     def to_dict(self) -> dict:
         return {"kind": PCA_KIND, **asdict(self)}
@@ -73,14 +84,15 @@ class PCAAutoencoder(Sequential):
     """
 
     def __init__(self, image_size: int = 64, channels=(8, 16, 32, 64, 64), alpha: float = 0.2,
-                 dtype=np.float32, rng=None):
+                 dtype=np.float32, rng=None, network: str = "talk"):
         super().__init__()
-        self.config = PCAConfig(int(image_size), [int(c) for c in channels], float(alpha), np.dtype(dtype).name)
+        self.config = PCAConfig(int(image_size), [int(c) for c in channels], float(alpha), np.dtype(dtype).name,
+                                network=network)
         self.rng = as_generator(rng)
 
     @classmethod
     def from_config(cls, config: PCAConfig, rng=None) -> "PCAAutoencoder":
-        model = cls(config.image_size, config.channels, config.alpha, config.dtype, rng)
+        model = cls(config.image_size, config.channels, config.alpha, config.dtype, rng, config.network)
         for _ in range(int(config.components)):
             model.add_component()
         return model
@@ -110,14 +122,16 @@ class PCAAutoencoder(Sequential):
         return [getattr(self, f"decoder{i}") for i in range(1, self.components + 1)]
 
     def _blocks(self, codes: int, **options):
+        if self.config.network == "authors":
+            return pcaae_config(codes, self.dtype)
         return conv_config(self.shape, self.channels, codes, alpha=self.config.alpha, dtype=self.dtype, **options)
 
     def new_encoder(self, codes: int = 1) -> Sequential:
-        """Talk blocks to ``codes`` numbers (linear last block), then BatchNorm(codes)."""
-        return coded_encoder(self._blocks(codes), self.rng)
+        """Blocks to ``codes`` numbers (linear last block), then BatchNorm(codes)."""
+        return coded_encoder(replace(self._blocks(codes), decoder_channels=None), self.rng)
 
     def new_decoder(self, codes: int) -> Sequential:
-        """Talk blocks up from ``codes`` numbers, sigmoid output."""
+        """Blocks up from ``codes`` numbers, sigmoid output."""
         return build_decoder(self._blocks(codes, output="sigmoid"), self.rng)
 
     def add_component(self) -> tuple[Sequential, Sequential]:
@@ -198,21 +212,23 @@ def train_stage(model: PCAAutoencoder, images: np.ndarray, config: PCATrainConfi
 
 
 def train_pca_autoencoder(images: np.ndarray, components: int, config: PCATrainConfig, covariance: bool = True,
-                          channels=(8, 16, 32, 64, 64), progress: bool = False):
+                          channels=(8, 16, 32, 64, 64), progress: bool = False, network: str = "talk"):
     """A PCA-AE with ``components`` codes trained stage by stage; returns (model, loss history per stage)."""
-    model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]))
+    model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]),
+                           network=network)
     histories = [train_stage(model, images, config, covariance, progress) for _ in range(components)]
     return model, histories
 
 
 def train_plain_autoencoder(images: np.ndarray, components: int, config: PCATrainConfig,
-                            channels=(8, 16, 32, 64, 64), progress: bool = False):
+                            channels=(8, 16, 32, 64, 64), progress: bool = False, network: str = "talk"):
     """The baseline: the same blocks trained with all ``components`` codes at once (BCE only).
 
     Returns (an Autoencoder: encoder to k codes + BatchNorm(k), decoder from k codes; the loss history).
     """
     images = check_training_data(images, images.dtype)
-    model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]))
+    model = PCAAutoencoder(images.shape[-1], channels, dtype=images.dtype, rng=np.random.default_rng([config.seed, 0]),
+                           network=network)
     pair = Autoencoder(model.new_encoder(components), model.new_decoder(components))
 
     def objective(pair, picks, tape=None):

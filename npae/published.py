@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import CheckpointError
-from .models import AutoencoderConfig, build_decoder, coded_encoder
+from .models import build_decoder, coded_encoder, pcaae_config
 from .nn import BatchNorm, Bias, Conv2d, ConvTranspose2d, Sequential
 from .pca_ae import set_training
-from .presets import PCAAE_ENCODER_CHANNELS, pcaae_decoder_channels
 
 
 def read_arrays(path) -> dict[str, np.ndarray]:
@@ -127,14 +126,6 @@ def _convolution_mapping(sequential: Sequential, prefix: str, sources: list[str]
     mapping = {f"{conv}.weight": f"{source}.weight" for conv, source in zip(convolutions, sources)}
     mapping.update({f"{bias}.bias": f"{source}.bias" for bias, source in zip(biases, sources)})
     return mapping
-
-
-def pcaae_config(codes: int = 1) -> AutoencoderConfig:
-    """The PCA-AE authors' network for the encoder of one code / the decoder of ``codes`` codes: Conv2d and
-    ConvTranspose2d k4 s2 p1 with bias, LeakyReLU 0.2, a linear code, sigmoid output, 64 x 64 images."""
-    return AutoencoderConfig(preset="pcaae", image_size=64, latent_dim=codes, channels=list(PCAAE_ENCODER_CHANNELS),
-                             alpha=0.2, upsampling="transposed", output="sigmoid", code_activation=False,
-                             decoder_channels=pcaae_decoder_channels(codes))
 
 
 class PublishedPCAAE(Sequential):

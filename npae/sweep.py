@@ -33,8 +33,8 @@ HEADLINE = {
     "size": ["with_bias.test_mse", "with_bias.spearman_z_area", "without_bias.fraction_codes_of_one_sign",
              "without_bias.gap_profile_to_airy"],
     "position": ["trained_1d.spearman_z_position", "trained_1d.corr_codes_of_one_hots_vs_ramp"],
-    "pca": ["ellipses.pca_ae_checks.S_on_z1", "ellipses.pca_ae_checks.R_H_from_z2_z3",
-            "ellipses.pca_ae_checks.R_V_from_z2_z3", "ellipses.pca_ae_checks.max_latent_correlation"],
+    "pca": ["ellipses.pca_ae_checks.S_on_z1", "ellipses.pca_ae_checks.R_log_H_from_z2_z3",
+            "ellipses.pca_ae_checks.R_log_V_from_z2_z3", "ellipses.pca_ae_checks.max_latent_correlation"],
     "shapes": [],
     "train": ["test_mse", "spearman_z_r2"],
 }

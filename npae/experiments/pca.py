@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import plots
 from ..data import ellipses, positioned_disks
-from ..data.ellipses import image_statistics
+from ..data.ellipses import image_statistics, statistics_middle
 from ..checkpoint import save_model
 from ..pca_ae import PCATrainConfig, train_pca_autoencoder, train_plain_autoencoder
 from ..statistics import (PrincipalAxes, abs_pearson, abs_spearman, correlation_ratio, multiple_correlation,
@@ -51,6 +51,13 @@ class PCASettings:
     disk_radius: tuple = (4.0, 14.0)
     seed: int = 0
     published: str | None = None
+    network: str = "talk"
+    drawing: str = "npae"
+    pca_ae_only: bool = False
+    """``network``: the PCA-AE's blocks, "talk" (widths ``channels``) or "authors" (:mod:`npae.pca_ae`);
+    ``drawing``: the ellipses as npae draws them or as the authors did (:func:`npae.data.ellipses`);
+    ``pca_ae_only``: train only the PCA-AE on ellipses (no plain AE, no PCA-AE without the covariance
+    term, no disks), the run of an alignment sweep."""
 
     @classmethod
     def mode(cls, mode: str, seed: int = 0) -> "PCASettings":
@@ -137,22 +144,22 @@ def traversals(decode, components: int, dtype, values=np.linspace(-2, 2, 7)) -> 
 
 def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[dict, dict, dict]:
     """The three models on ellipses; returns (metrics, figures, |Pearson| tables)."""
-    train, _ = ellipses(settings.train_count, rng=np.random.default_rng([settings.seed, 31]))
-    test, attributes = ellipses(settings.test_count, rng=np.random.default_rng([settings.seed, 32]))
+    train, test, attributes = ellipse_data(settings)
     config, k = settings.train_config(), settings.components
+    blocks = dict(channels=settings.channels, progress=progress, network=settings.network)
     metrics, figures, tables = {}, {}, {}
 
-    plain, _ = train_plain_autoencoder(train, k, config, settings.channels, progress)
-    tables["plain_ae"] = correlation_table(plain.encode(test)[:, :, 0, 0], attributes, "SHV")
-    no_cov, _ = train_pca_autoencoder(train, k, config, covariance=False, channels=settings.channels,
-                                      progress=progress)
-    tables["pca_ae_no_cov"] = correlation_table(no_cov.encode(test)[:, :, 0, 0], attributes, "SHV")
-    model, histories = train_pca_autoencoder(train, k, config, channels=settings.channels, progress=progress)
+    if not settings.pca_ae_only:
+        plain, _ = train_plain_autoencoder(train, k, config, **blocks)
+        tables["plain_ae"] = correlation_table(plain.encode(test)[:, :, 0, 0], attributes, "SHV")
+        no_cov, _ = train_pca_autoencoder(train, k, config, covariance=False, **blocks)
+        tables["pca_ae_no_cov"] = correlation_table(no_cov.encode(test)[:, :, 0, 0], attributes, "SHV")
+    model, histories = train_pca_autoencoder(train, k, config, **blocks)
     save_model(out / "pca_ae_ellipses.npz", model, settings=asdict(settings))
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     tables["pca_ae"] = correlation_table(codes, attributes, "SHV")
 
-    for name in ("plain_ae", "pca_ae", "pca_ae_no_cov"):
+    for name in tables:
         metrics[name] = flat_table(tables[name])
     metrics["pca_ae_checks"] = {
         "S_on_z1": tables["pca_ae"]["S"][0],
@@ -161,10 +168,9 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
             if i != "SHV".index(stat) and value <= 0.05),
         "max_latent_correlation": off_diagonal_max(codes),
         "latent_correlation_matrix": np.round(np.corrcoef(codes, rowvar=False), 4).tolist(),
-        "z2_z3_angles_from_H_deg": plane_angles(codes[:, 1:], attributes["H"], attributes["V"]),
-        "R_H_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["H"]),
-        "R_V_from_z2_z3": multiple_correlation(codes[:, 1:], attributes["V"]),
+        **alignment(codes, attributes),
     }
+    metrics["criteria"] = criteria(metrics["pca_ae_checks"])
     metrics["pca_ae_spearman"] = {f"spearman_{name}": value for name, value in flat_table(
         {stat: abs_spearman(codes, attributes[stat]) for stat in "SHV"}).items()}
     axes = principal_axes(train, k + 1)
@@ -185,21 +191,51 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
     return metrics, figures, tables
 
 
+def ellipse_data(settings: PCASettings) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(training images, test images, the test images' attributes) of a run, drawn as ``settings.drawing``."""
+    train, _ = ellipses(settings.train_count, rng=np.random.default_rng([settings.seed, 31]), drawing=settings.drawing)
+    test, attributes = ellipses(settings.test_count, rng=np.random.default_rng([settings.seed, 32]),
+                                drawing=settings.drawing)
+    return train, test, attributes
+
+
+def alignment(codes: np.ndarray, attributes: dict) -> dict:
+    """How z2 and z3 share the (H, V) plane: each code's angle from the H axis (statistics H, V and their logs;
+    0 = the code follows H, 90 = V) and the multiple correlation of each statistic with (z2, z3), which does
+    not change when the two codes rotate in their plane."""
+    log_h, log_v = np.log(attributes["H"]), np.log(attributes["V"])
+    plane = codes[:, 1:3]
+    return {"z2_z3_angles_from_H_deg": plane_angles(plane, attributes["H"], attributes["V"]),
+            "z2_z3_angles_from_log_H_deg": plane_angles(plane, log_h, log_v),
+            "R_H_from_z2_z3": multiple_correlation(plane, attributes["H"]),
+            "R_V_from_z2_z3": multiple_correlation(plane, attributes["V"]),
+            "R_log_H_from_z2_z3": multiple_correlation(plane, log_h),
+            "R_log_V_from_z2_z3": multiple_correlation(plane, log_v)}
+
+
+CRITERIA = {"S_on_z1": (">=", 0.97), "R_log_H_from_z2_z3": (">=", 0.8), "R_log_V_from_z2_z3": (">=", 0.8),
+            "max_latent_correlation": ("<=", 0.05)}
+"""The PCA-AE's criteria on ellipses, blind to a rotation of z2 and z3 in their plane: the area on z1 (every
+seed), log H and log V each carried by the pair (z2, z3) (the median seed of a sweep), decorrelated codes."""
+
+
+def criteria(checks: dict) -> dict:
+    """{name: whether ``checks[name]`` meets :data:`CRITERIA`} for one run."""
+    return {name: bool(checks[name] >= limit if sign == ">=" else checks[name] <= limit)
+            for name, (sign, limit) in CRITERIA.items()}
+
+
 def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[dict, dict]:
     """PCA-AE on disks of random radius and position: which axis carries r, x and y."""
     draw = dict(radius=settings.disk_radius, blur_sigma=0.5)
     train, _ = positioned_disks(settings.train_count, rng=np.random.default_rng([settings.seed, 41]), **draw)
     test, attributes = positioned_disks(settings.test_count, rng=np.random.default_rng([settings.seed, 42]), **draw)
-    model, _ = train_pca_autoencoder(train, settings.components, settings.train_config(),
-                                     channels=settings.channels, progress=progress)
+    model, _ = train_pca_autoencoder(train, settings.components, settings.train_config(), channels=settings.channels,
+                                     progress=progress, network=settings.network)
     save_model(out / "pca_ae_disks.npz", model, settings=asdict(settings))
     codes = model.encode(test)[:, :, 0, 0].astype(np.float64)
     table = correlation_table(codes, attributes, ("radius", "x", "y"))
     metrics = flat_table(table)
-    carriers = [int(np.argmax(row)) for row in table.values()]
-    metrics["one_axis_per_attribute"] = len(set(carriers)) == len(carriers)
-    metrics["min_carrier_corr"] = min(max(row) for row in table.values())
-    metrics["max_other_corr"] = max(sorted(row)[-2] for row in table.values())
     metrics["max_latent_correlation"] = off_diagonal_max(codes)
     metrics["latent_correlation_matrix"] = np.round(np.corrcoef(codes, rowvar=False), 4).tolist()
     metrics["angles_from_x_deg"] = plane_angles(codes, attributes["x"], attributes["y"])
@@ -215,21 +251,22 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
 
 def published_metrics(path, test: np.ndarray, attributes: dict, samples: int = 2000) -> dict:
     """The authors' published PCA-AE (:func:`npae.published.load_published_pcaae`): its decoder's traversals
-    (S, H, V, log H, log V of the images decoded from z_i in -2..2, the other codes 0), |Pearson| of each code
+    (S, H, V, log H, log V of the images decoded from z_i in -2..2, the other codes 0; H at the authors' row 31), |Pearson| of each code
     with S, log H and log V over ``samples`` codes drawn from N(0, I), and its third encoder's |Pearson| row
     on the test ellipses."""
     from ..published import load_published_pcaae
 
     model = load_published_pcaae(path)
+    middle = statistics_middle(64, "authors")
     values = np.linspace(-2, 2, 5)
     traversal = {}
     for i in range(3):
         codes = np.zeros((len(values), 3), np.float32)
         codes[:, i] = values
-        stats = image_statistics(model.decode(codes))
+        stats = image_statistics(model.decode(codes), middle)
         traversal[f"z{i + 1}"] = {name: stats[name].tolist() for name in "SHV"}
     codes = np.random.default_rng(0).standard_normal((samples, 3)).astype(np.float32)
-    stats = image_statistics(model.decode(codes))
+    stats = image_statistics(model.decode(codes), middle)
     decoded = {"S": stats["S"], "log_H": np.log(stats["H"]), "log_V": np.log(stats["V"])}
     third = model.encode_component(3, test)[:, None].astype(np.float64)
     encoder_row = {name: abs_pearson(third, values_)[0] for name, values_ in
@@ -260,12 +297,12 @@ def run_pca(out, settings: PCASettings, progress: bool = True) -> dict:
     metrics = {"settings": asdict(settings)}
     ellipse_metrics, figures, tables = ellipse_experiment(settings, out, progress)
     metrics["ellipses"] = ellipse_metrics
-    disk_metrics, disk_figures = disk_experiment(settings, out, progress)
-    metrics["disks"] = disk_metrics
-    figures.update(disk_figures)
+    if not settings.pca_ae_only:
+        metrics["disks"], disk_figures = disk_experiment(settings, out, progress)
+        figures.update(disk_figures)
     notes = [markdown_table(tables)]
     if settings.published:
-        test, attributes = ellipses(settings.test_count, rng=np.random.default_rng([settings.seed, 32]))
+        _, test, attributes = ellipse_data(settings)
         metrics["published"] = published_metrics(settings.published, test, attributes)
         notes.append(published_note(metrics["published"]))
     seconds = time.perf_counter() - start
