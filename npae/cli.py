@@ -128,13 +128,15 @@ def _pca(args, out: Path, mode: str) -> dict:
     settings = PCASettings.mode(mode, args.seed)
     if args.steps is not None:
         settings.steps = args.steps
+    settings.network = args.network or settings.network
+    settings.drawing = args.drawing or settings.drawing
     published = args.published or find_reference("pcaae")
     settings.published = None if published is None else str(published)
     if mode == "full":
         print(f"pca --full: {1 + 3 * settings.components} stage trainings of {settings.steps} steps of batch {settings.batch_size}; "
               f"estimated {estimate_seconds(settings) / 3600:.1f} hours from 2 timed steps on this machine")
     print(f"npae reproduce pca ({mode}, seed {settings.seed}): 3 models on ellipses and one on disks, "
-          f"{settings.components} codes, {settings.steps} steps of batch {settings.batch_size} per stage -> {out}")
+          f"{settings.network} network, {settings.drawing} ellipses, {settings.components} codes, {settings.steps} steps of batch {settings.batch_size} per stage -> {out}")
     return run_pca(out, settings, progress=not args.quiet)
 
 
@@ -308,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="pca and size --preset official: the authors' published weights (.npz, .pt or .h5) "
                                 "to report beside npae's models (default: shared/reference beside the working "
                                 "directory or the source tree, if there)")
+    reproduce.add_argument("--network", choices=["talk", "authors"], default=None,
+                           help="pca section: the PCA-AE's blocks, npae's talk blocks or the authors' 4x4 stride-2 "
+                                "network (default: the mode's)")
+    reproduce.add_argument("--drawing", choices=["npae", "authors"], default=None,
+                           help="pca section: ellipses drawn as npae does or as the authors' notebook "
+                                "(scikit-image) did (default: the mode's)")
     reproduce.add_argument("--shape", action="append", default=None,
                            help="shapes section: a shape to run (repeat for several): disk, square, triangle, star, "
                                 "ellipse, ring, glyph:X or image:PATH (a binary PNG or .npy mask); default: square, "

@@ -45,12 +45,16 @@ DESCRIPTIONS = {
     "S_on_z1": "|Pearson(z1, S)|, S the area (pixel sum)",
     "max_off_diagonal_where_published_small": "largest |Pearson(z_i, statistic)| among the entries the paper "
                                               "reports <= 0.05",
-    "one_axis_per_attribute": "whether r, x and y each have a different best-correlated code",
-    "min_carrier_corr": "smallest, over r, x, y, of the attribute's best |Pearson| with a code",
-    "max_other_corr": "largest second-best |Pearson| of an attribute with a code",
     "z2_z3_angles_from_H_deg": "angle of z2 and z3 from the H axis in the (H, V) plane, atan(|corr V| / |corr H|)",
     "R_H_from_z2_z3": "multiple correlation of H with (z2, z3): how much of H the two codes carry together",
     "R_V_from_z2_z3": "multiple correlation of V with (z2, z3)",
+    "z2_z3_angles_from_log_H_deg": "angle of z2 and z3 from the log H axis in the (log H, log V) plane",
+    "R_log_H_from_z2_z3": "multiple correlation of log H with (z2, z3), blind to a rotation of the two codes",
+    "R_log_V_from_z2_z3": "multiple correlation of log V with (z2, z3)",
+    "criteria.S_on_z1": "criterion |Pearson(z1, S)| >= 0.97 (every seed)",
+    "criteria.R_log_H_from_z2_z3": "criterion R(log H | z2, z3) >= 0.8 (the median seed), blind to a rotation of z2, z3",
+    "criteria.R_log_V_from_z2_z3": "criterion R(log V | z2, z3) >= 0.8 (the median seed)",
+    "criteria.max_latent_correlation": "criterion: codes decorrelated, every |Pearson(z_i, z_j)| <= 0.05",
     "angles_from_x_deg": "angle of each code from the x axis in the (x, y) plane, atan(|corr y| / |corr x|)",
     "R_radius_from_codes": "multiple correlation of the radius with the three codes",
     "R_x_from_codes": "multiple correlation of x with the three codes",
@@ -134,7 +138,8 @@ def metrics_table(metrics: dict) -> str:
         if name.startswith("settings."):
             continue
         shown = f"{value:.6g}" if isinstance(value, float) else ("n/a" if value is None else str(value))
-        description = DESCRIPTIONS.get(name.rsplit(".", 1)[-1], "").replace("|", "\\|")
+        description = DESCRIPTIONS.get(".".join(name.split(".")[-2:]), DESCRIPTIONS.get(name.rsplit(".", 1)[-1], ""))
+        description = description.replace("|", "\\|")
         lines.append(f"| `{name}` | {shown} | {description} |")
     return "\n".join(lines)
 

@@ -107,7 +107,8 @@ def test_reproduce_pca_end_to_end_at_tiny_settings(tmp_path):
     assert main(["reproduce", "pca", "--smoke", "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["ellipses"]) >= {"plain_ae", "pca_ae", "pca_ae_no_cov", "linear_pca", "ordering",
-                                        "pca_ae_checks"}
+                                        "pca_ae_checks", "criteria"}
+    assert "one_axis_per_attribute" not in metrics["disks"]
     assert {"eta2_radius_z1", "neighbour_r2_all_z3"} <= set(metrics["disks"]["dependence"])
     assert len(metrics["ellipses"]["pca_ae_spearman"]) == 9
     explained = metrics["ellipses"]["linear_pca"]["explained_variance_fraction"]
@@ -280,3 +281,85 @@ def test_principal_axes_order_the_variance_and_project_exactly():
     assert errors[0] > errors[1] > errors[2] and errors[2] < 1e-20
     with pytest.raises(ValueError, match="components"):
         axes.coordinates(images, 4)
+
+
+def test_the_authors_drawing_is_scikit_images():
+    draw = pytest.importorskip("skimage.draw")
+    filters = pytest.importorskip("skimage.filters")
+    rng = np.random.default_rng(1)
+    semi_axes = rng.integers(2, 32, (60, 2)).astype(float)
+    angles = rng.integers(0, 90, 60).astype(float)
+    ours = render_ellipses(semi_axes, angles, drawing="authors")
+    for (a, b), angle, image in zip(semi_axes, angles, ours):
+        theirs = np.zeros((64, 64), np.uint8)
+        rows, cols = draw.ellipse(32.0, 32.0, a, b, rotation=np.deg2rad(angle))
+        theirs[rows, cols] = 255
+        theirs = filters.gaussian(theirs, sigma=0.5, preserve_range=True) / 255.0
+        assert np.abs(theirs - image[0]).max() < 1e-12
+
+
+def test_the_authors_drawing_puts_a_on_the_rows_and_takes_h_at_row_31():
+    tall = render_ellipses(np.array([[20.0, 4.0]]), np.array([0.0]), blur_sigma=0, drawing="authors")
+    assert image_statistics(tall)["H"][0] < 0.25
+    column = tall[0, 0, :, 32]
+    assert column[13:52].all() and not column[:13].any() and not column[52:].any()  # strict: |i - 32| < 20
+    assert tall[0, 0, 32, 29:36].all() and not tall[0, 0, 32, 28] and not tall[0, 0, 32, 36]
+    images, attributes = ellipses(20, rng=3, drawing="authors", dtype=np.float64)
+    assert np.array_equal(attributes["H"], image_statistics(images, 31)["H"])
+    assert not np.array_equal(attributes["H"], image_statistics(images)["H"])
+    with pytest.raises(ValueError, match="drawing"):
+        ellipses(2, rng=0, drawing="skimage")
+    with pytest.raises(ValueError, match="middle"):
+        image_statistics(images, 64)
+
+
+def test_a_pca_autoencoder_with_the_authors_network_has_their_shapes_and_trains():
+    from npae.published import PublishedPCAAE
+
+    images, _ = ellipses(32, rng=0, drawing="authors")
+    model = PCAAutoencoder(network="authors", rng=0)
+    for _ in range(3):
+        train_stage(model, images, PCATrainConfig(steps=2, batch_size=8))
+    published = PublishedPCAAE()
+    assert [v.shape for v in model.decoders[2].params.values()] == [v.shape for v in published.decoder3.params.values()]
+    assert [v.shape for v in model.encoders[2].params.values()] == [v.shape for v in published.encoder3.params.values()]
+    assert model.forward(images).shape == images.shape and model.forward(images).dtype == np.float32
+    with pytest.raises(ValueError, match="64 x 64"):
+        PCAAutoencoder(32, network="authors")
+    with pytest.raises(ValueError, match="unknown PCA-AE network"):
+        PCAAutoencoder(network="pytorch")
+
+
+@given(st.floats(0, 2 * np.pi), st.integers(0, 100))
+def test_the_alignment_criteria_do_not_see_a_rotation_of_z2_and_z3(angle, seed):
+    from npae.experiments.pca import alignment, criteria
+
+    rng = np.random.default_rng(seed)
+    images, attributes = ellipses(200, rng=rng)
+    log_h, log_v = np.log(attributes["H"]), np.log(attributes["V"])
+    plane = np.column_stack([log_h, log_v]) + 0.1 * rng.standard_normal((200, 2))
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    codes = np.column_stack([attributes["S"], plane])
+    turned = np.column_stack([attributes["S"], plane @ rotation])
+    straight, rotated = alignment(codes, attributes), alignment(turned, attributes)
+    for name in ("R_log_H_from_z2_z3", "R_log_V_from_z2_z3", "R_H_from_z2_z3", "R_V_from_z2_z3"):
+        assert rotated[name] == pytest.approx(straight[name], abs=1e-9)
+    assert straight["z2_z3_angles_from_log_H_deg"][0] < 20 and straight["z2_z3_angles_from_log_H_deg"][1] > 70
+    checks = {"S_on_z1": 0.99, "max_latent_correlation": 0.2, **rotated}
+    assert criteria(checks) == {"S_on_z1": True, "R_log_H_from_z2_z3": rotated["R_log_H_from_z2_z3"] >= 0.8,
+                                "R_log_V_from_z2_z3": rotated["R_log_V_from_z2_z3"] >= 0.8,
+                                "max_latent_correlation": False}
+
+
+def test_an_alignment_run_trains_only_the_pca_ae_with_the_authors_network(tmp_path):
+    from npae.experiments.pca import PCASettings, run_pca
+
+    settings = PCASettings.mode("smoke", seed=1)
+    settings.network, settings.drawing, settings.pca_ae_only = "authors", "authors", True
+    metrics = run_pca(tmp_path, settings, progress=False)["metrics"]
+    assert "disks" not in metrics and set(metrics["ellipses"]) >= {"pca_ae", "pca_ae_checks", "criteria"}
+    assert "plain_ae" not in metrics["ellipses"] and "pca_ae_no_cov" not in metrics["ellipses"]
+    assert set(metrics["ellipses"]["criteria"]) == {"S_on_z1", "R_log_H_from_z2_z3", "R_log_V_from_z2_z3",
+                                                    "max_latent_correlation"}
+    model = npae.load_checkpoint(tmp_path / "pca_ae_ellipses.npz")
+    assert model.config.network == "authors" and model.components == 3
