@@ -49,6 +49,8 @@ DESCRIPTIONS = {
     "R_H_from_z2_z3": "multiple correlation of H with (z2, z3): how much of H the two codes carry together",
     "R_V_from_z2_z3": "multiple correlation of V with (z2, z3)",
     "z2_z3_angles_from_log_H_deg": "angle of z2 and z3 from the log H axis in the (log H, log V) plane",
+    "aligned_as_published": "z2 within 15 degrees of the log H axis and z3 within 15 of log V, as in the published "
+                            "PCA-AE",
     "R_log_H_from_z2_z3": "multiple correlation of log H with (z2, z3), blind to a rotation of the two codes",
     "R_log_V_from_z2_z3": "multiple correlation of log V with (z2, z3)",
     "criteria.S_on_z1": "criterion |Pearson(z1, S)| >= 0.97 (every seed)",

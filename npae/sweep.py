@@ -34,7 +34,8 @@ HEADLINE = {
              "without_bias.gap_profile_to_airy"],
     "position": ["trained_1d.spearman_z_position", "trained_1d.corr_codes_of_one_hots_vs_ramp"],
     "pca": ["ellipses.pca_ae_checks.S_on_z1", "ellipses.pca_ae_checks.R_log_H_from_z2_z3",
-            "ellipses.pca_ae_checks.R_log_V_from_z2_z3", "ellipses.pca_ae_checks.max_latent_correlation"],
+            "ellipses.pca_ae_checks.R_log_V_from_z2_z3", "ellipses.pca_ae_checks.max_latent_correlation",
+            "ellipses.pca_ae_checks.z2_z3_angles_from_log_H_deg[0]"],
     "shapes": [],
     "train": ["test_mse", "spearman_z_r2"],
 }
@@ -226,7 +227,7 @@ def aggregate(out, section: str, seeds: list[int], grid: list[dict]) -> dict:
     summary = {"section": section, "seeds": seeds, "settings": {}}
     for overrides in grid:
         name = setting_name(overrides)
-        values, failed = {}, []
+        values, flags, failed = {}, {}, []
         for seed in seeds:
             directory = run_directory(out, section, overrides, seed)
             if not is_done(directory):
@@ -234,18 +235,35 @@ def aggregate(out, section: str, seeds: list[int], grid: list[dict]) -> dict:
                 failed.append({"seed": seed, "error": json.loads(status.read_text()).get("error") if status.exists()
                                else "not run"})
                 continue
-            for key, value in flatten(json.loads((directory / "metrics.json").read_text())):
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and not key.startswith("settings."):
-                    values.setdefault(key, {})[seed] = float(value)
+            for key, value in numbers_and_flags(json.loads((directory / "metrics.json").read_text())):
+                (flags if isinstance(value, bool) else values).setdefault(key, {})[seed] = value
         summary["settings"][name] = {"overrides": overrides, "failed": failed,
                                      "metrics": {key: {**_quartiles(list(by_seed.values())), "values": by_seed}
-                                                 for key, by_seed in values.items()}}
+                                                 for key, by_seed in values.items()},
+                                     "flags": {key: {"true": sum(by_seed.values()), "count": len(by_seed),
+                                                     "values": by_seed} for key, by_seed in flags.items()}}
     write_json(out / "summary.json", summary)
     headline = [key for key in HEADLINE[section] if any(key in s["metrics"] for s in summary["settings"].values())]
     if headline:
         strip_plot(summary, headline, out / "headline.png")
     write_text(out / "report.md", sweep_report(summary, headline))
     return summary
+
+
+def numbers_and_flags(metrics: dict) -> list[tuple[str, object]]:
+    """The metrics a sweep aggregates: numbers (a list of numbers as key[0], key[1], ...) and booleans."""
+    rows = []
+    for key, value in flatten(metrics):
+        if key.startswith("settings.") or key.endswith("_matrix"):
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                     for v in value):
+            rows += [(f"{key}[{i}]", float(v)) for i, v in enumerate(value)]
+        elif isinstance(value, bool):
+            rows.append((key, value))
+        elif isinstance(value, (int, float)):
+            rows.append((key, float(value)))
+    return rows
 
 
 def strip_plot(summary: dict, keys: list[str], path) -> Path:
@@ -266,6 +284,9 @@ def sweep_report(summary: dict, headline: list[str]) -> str:
         for key, stats in setting["metrics"].items():
             lines.append(f"| {key} | {stats['median']:.6g} | {stats['q1']:.6g} | {stats['q3']:.6g} | "
                          f"{stats['min']:.6g} | {stats['max']:.6g} |")
+        if setting.get("flags"):
+            lines += ["", "| statement | true in |", "| --- | --- |"]
+            lines += [f"| {key} | {flag['true']} of {flag['count']} runs |" for key, flag in setting["flags"].items()]
         lines.append("")
     if headline:
         lines += ["![headline metrics by seed](headline.png)", ""]

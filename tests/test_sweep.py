@@ -60,3 +60,21 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path, capsys):
     assert "steps must be >= 0" in failed["failed"][0]["error"] and not done["failed"]
     assert done["metrics"]["steps"]["median"] == 3
     assert "1 failed" in capsys.readouterr().out
+
+
+def test_aggregation_counts_statements_and_spreads_lists_of_numbers(tmp_path):
+    from npae.files import write_json
+    from npae.sweep import aggregate
+
+    for seed, (angle, aligned) in enumerate([(4.0, True), (40.0, False), (10.0, True)]):
+        directory = run_directory(tmp_path, "pca", {}, seed)
+        directory.mkdir(parents=True)
+        write_json(directory / "metrics.json", {"settings": {"steps": 3}, "checks": {
+            "angles": [angle, 90.0 - angle], "aligned": aligned, "matrix_matrix": [1.0, 0.0], "mse": 0.1 * seed}})
+        write_json(directory / "status.json", {"status": "done"})
+    summary = aggregate(tmp_path, "pca", [0, 1, 2], [{}])["settings"]["default"]
+    assert summary["metrics"]["checks.angles[0]"]["median"] == 10.0
+    assert summary["metrics"]["checks.angles[1]"]["max"] == 86.0
+    assert summary["flags"]["checks.aligned"] == {"true": 2, "count": 3, "values": {0: True, 1: False, 2: True}}
+    assert "settings.steps" not in summary["metrics"] and "checks.matrix_matrix[0]" not in summary["metrics"]
+    assert "| checks.aligned | 2 of 3 runs |" in (tmp_path / "report.md").read_text()
