@@ -133,3 +133,16 @@ def test_reproduce_position_end_to_end_at_tiny_settings(tmp_path):
     assert "hand-crafted encoder" in report and "r2_x_from_both_codes" in report
     for name in ("position_code.png", "dirac_recon.png", "sampling.png", "position_2d.png", "recon_2d.png"):
         assert (out / name).stat().st_size > 0
+
+
+def test_a_1d_only_run_of_a_bias_free_network_skips_the_other_experiments(tmp_path):
+    from npae.experiments.position import PositionSettings, run_position, signal_autoencoder
+    from npae.nn import Bias
+
+    settings = PositionSettings.mode("smoke", seed=2)
+    settings.only_1d, settings.bias_1d = True, False
+    assert not any(isinstance(layer, Bias) for _, layer in signal_autoencoder(settings, 0).named_layers())
+    metrics = run_position(tmp_path, settings, progress=False)["metrics"]
+    assert set(metrics) == {"settings", "handcrafted", "trained_1d", "seconds"}
+    assert np.isfinite(metrics["trained_1d"]["spearman_z_position"])
+    assert (tmp_path / "position_code.png").exists() and not (tmp_path / "sampling.png").exists()
