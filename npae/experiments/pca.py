@@ -259,9 +259,9 @@ def disk_experiment(settings: PCASettings, out: Path, progress: bool) -> tuple[d
 
 def published_metrics(path, test: np.ndarray, attributes: dict, samples: int = 2000) -> dict:
     """The authors' published PCA-AE (:func:`npae.published.load_published_pcaae`): its decoder's traversals
-    (S, H, V, log H, log V of the images decoded from z_i in -2..2, the other codes 0; H at the authors' row 31), |Pearson| of each code
-    with S, log H and log V over ``samples`` codes drawn from N(0, I), and its third encoder's |Pearson| row
-    on the test ellipses."""
+    (S, H, V, log H, log V of the images decoded from z_i in -2..2, the other codes 0; H at the authors' row 31),
+    |Pearson| of each code with S, log H and log V over ``samples`` codes drawn from N(0, I), and its third
+    encoder's |Pearson| row on the test ellipses."""
     from ..published import load_published_pcaae
 
     model = load_published_pcaae(path)
