@@ -308,9 +308,11 @@ def conv_autoencoder(input_shape=(1, 64, 64), channels=8, latent_dim=1, bias=Tru
 
 
 def pcaae_config(codes: int = 1, dtype=np.float32) -> AutoencoderConfig:
-    """The PCA-AE authors' network for the encoder of one code / the decoder of ``codes`` codes: Conv2d and
-    ConvTranspose2d k4 s2 p1 with bias, LeakyReLU 0.2, a linear code, sigmoid output, 64 x 64 images."""
-    return AutoencoderConfig(preset="pcaae", image_size=64, latent_dim=codes, channels=list(PCAAE_ENCODER_CHANNELS),
+    """The PCA-AE authors' network for the encoder / the decoder of ``codes`` codes: Conv2d and ConvTranspose2d
+    k4 s2 p1 with bias, LeakyReLU 0.2, a linear code, sigmoid output, 64 x 64 images; every width is ``codes``
+    times the one-code width, as in their ``Encoder(code_size)`` and ``Decoder(code_size)``."""
+    return AutoencoderConfig(preset="pcaae", image_size=64, latent_dim=codes,
+                             channels=[codes * c for c in PCAAE_ENCODER_CHANNELS],
                              alpha=0.2, upsampling="transposed", output="sigmoid", code_activation=False,
                              decoder_channels=pcaae_decoder_channels(codes), dtype=check_dtype(dtype).name)
 

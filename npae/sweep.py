@@ -89,7 +89,9 @@ def parse_sets(section: str, assignments: list[str]) -> list[dict]:
     """["lr=1e-3,3e-3", "steps=2000"] -> the grid of settings [{lr: 0.001, steps: 2000}, {lr: 0.003, ...}]."""
     if section not in SECTIONS:
         raise SweepError(f"unknown section {section!r}; expected one of {SECTIONS}")
-    fields = {f.name for f in dataclasses.fields(_settings_class(section))} - {"seed"}
+    settings_class = _settings_class(section)
+    types = {f.name: f.type for f in dataclasses.fields(settings_class) if f.name != "seed"}
+    fields = set(types)
     axes = []
     for assignment in assignments or ():
         key, equals, values = assignment.partition("=")
@@ -98,8 +100,18 @@ def parse_sets(section: str, assignments: list[str]) -> list[dict]:
             raise SweepError(f"--set needs key=value[,value...], got {assignment!r}")
         if key not in fields:
             raise SweepError(f"--set {key}: {section} has no setting {key!r}; its settings are {sorted(fields)}")
-        axes.append([(key, _value(v.strip())) for v in values.split(",")])
-    return [dict(combination) for combination in itertools.product(*axes)] or [{}]
+        axis = [(key, _value(v.strip())) for v in values.split(",")]
+        if types[key] in (bool, "bool") and any(not isinstance(value, bool) for _, value in axis):
+            raise SweepError(f"--set {key}: a yes/no setting takes true or false, got {values!r}")
+        axes.append(axis)
+    grid = [dict(combination) for combination in itertools.product(*axes)] or [{}]
+    if hasattr(settings_class, "check"):
+        for overrides in grid:
+            try:
+                dataclasses.replace(settings_class(), **overrides).check()
+            except ValueError as error:
+                raise SweepError(f"--set: {error}") from None
+    return grid
 
 
 def setting_name(overrides: dict) -> str:

@@ -20,6 +20,13 @@ def test_seeds_and_settings_parse_into_a_grid():
         parse_sets("size", ["learning_rate=1"])
     with pytest.raises(SweepError, match="key=value"):
         parse_sets("size", ["lr"])
+    assert parse_sets("position", ["bias_1d=true,false"]) == [{"bias_1d": True}, {"bias_1d": False}]
+    with pytest.raises(SweepError, match="bias_1d: a yes/no setting takes true or false"):
+        parse_sets("position", ["bias_1d=no"])
+    with pytest.raises(SweepError, match="unknown PCA-AE network 'foo'"):
+        parse_sets("pca", ["network=talk,foo"])
+    with pytest.raises(SweepError, match="unknown drawing 'skimage'"):
+        parse_sets("pca", ["drawing=skimage"])
 
 
 def test_bad_arguments_and_an_unreachable_scheduler_are_one_line_errors(tmp_path, capsys):

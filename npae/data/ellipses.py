@@ -64,8 +64,9 @@ def ellipses(count, image_size: int = 64, axis_range=(2, 32), angle_range=(0, 90
     """Random centred ellipses: integer semi-axes in [axis_range), integer angles (degrees) in [angle_range).
 
     Returns (images (N, 1, S, S), attributes) with "a", "b", "angle" and the statistics of
-    :func:`image_statistics` ("S", "H", "V"), taken at the central row and column S // 2 for npae's
-    drawing and at S // 2 - 1 (the authors' index 31) for ``drawing="authors"``.
+    :func:`image_statistics` ("S", "H", "V"), H taken at row and column S // 2 for npae's drawing
+    (centre (S - 1) / 2, so half a pixel off) and at S // 2 - 1 for ``drawing="authors"`` (their index 31,
+    one pixel before their centre 32).
     """
     rng = as_generator(rng)
     dtype = check_dtype(dtype)
@@ -83,7 +84,7 @@ def ellipses(count, image_size: int = 64, axis_range=(2, 32), angle_range=(0, 90
 
 
 def statistics_middle(image_size: int, drawing: str = "npae") -> int:
-    """The central row and column of H: S // 2 for npae, S // 2 - 1 (31 for S = 64) as the authors took it."""
+    """The row and column of H: S // 2 for npae, S // 2 - 1 (31 for S = 64) as the authors took it."""
     return image_size // 2 - (drawing == "authors")
 
 
