@@ -5,7 +5,7 @@
 Reads every finished run of each sweep directory and writes OUT/alignment.md (one row per run: S on z1,
 the angles of z2 and z3 from the H and log H axes, R(log H | z2, z3), R(log V | z2, z3), the largest
 |corr| between codes, and whether the run splits H and V as the published model does) with a summary per
-setting, and OUT/alignment.png (the angle of z2 from the log H axis and the two R's, one dot per seed).
+setting, and OUT/alignment.png (the angle of z2 from the log H axis and the two R's, one dot per seed, labelled by the sweep directory).
 """
 from __future__ import annotations
 
@@ -78,7 +78,9 @@ def main(out: str, *sweep_dirs: str) -> None:
                          + f" | {row['aligned']} | {row['seconds']} |")
     lines += ["", "![alignment by seed](alignment.png)", ""]
     write_text(out / "alignment.md", "\n".join(lines))
-    plots.strip_plot({name: {key: [row[key] for row in rows] for key in ("z2_angle_log_H", "R_log_H", "R_log_V")}
+    short = {name: name.split("/")[0] if len({n.split("/")[0] for n in settings}) == len(settings) else name
+             for name in settings}
+    plots.strip_plot({short[name]: {key: [row[key] for row in rows] for key in ("z2_angle_log_H", "R_log_H", "R_log_V")}
                       for name, rows in settings.items()}, out / "alignment.png")
     print("\n".join(lines))
 
