@@ -207,10 +207,10 @@ def ellipse_experiment(settings: PCASettings, out: Path, progress: bool) -> tupl
 def ellipse_data(settings: PCASettings) -> tuple[np.ndarray, np.ndarray, dict]:
     """(training images, test images, the test images' attributes) of a run, drawn as ``settings.drawing``."""
     train, _ = ellipses(settings.train_count, rng=np.random.default_rng([settings.seed, 31]), drawing=settings.drawing)
-    return (train, *test_ellipses(settings))
+    return (train, *held_out_ellipses(settings))
 
 
-def test_ellipses(settings: PCASettings) -> tuple[np.ndarray, dict]:
+def held_out_ellipses(settings: PCASettings) -> tuple[np.ndarray, dict]:
     """The test images of a run and their attributes."""
     return ellipses(settings.test_count, rng=np.random.default_rng([settings.seed, 32]), drawing=settings.drawing)
 
@@ -335,7 +335,7 @@ def run_pca(out, settings: PCASettings, progress: bool = True) -> dict:
         figures.update(disk_figures)
     notes = [markdown_table(tables)]
     if settings.published:
-        test, attributes = test_ellipses(settings)
+        test, attributes = held_out_ellipses(settings)
         metrics["published"] = published_metrics(settings.published, test, attributes)
         notes.append(published_note(metrics["published"]))
     seconds = time.perf_counter() - start
