@@ -207,6 +207,17 @@ positive_int = _int_at_least(1, "a positive integer")
 natural_int = _int_at_least(0, "a non-negative integer")
 
 
+def channel_widths(text: str) -> int | list[int]:
+    """"8" (every block) or "8,16,32,64,64" (one width per block, image side to code)."""
+    try:
+        widths = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer or integers separated by commas, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"must be positive integers, got {text!r}")
+    return widths[0] if len(widths) == 1 else widths
+
+
 def _sweep(args) -> int:
     from .sweep import parse_seeds, parse_sets, sweep
 
@@ -235,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, help="run directory (default runs/<preset>-latent<d>[-nobias])")
     train.add_argument("--no-bias", action="store_true", help="remove every bias (the talk's ablation)")
     train.add_argument("--seed", type=natural_int, default=0, help="seed of weights, data and batches")
-    train.add_argument("--channels", type=positive_int, default=None, help="hidden channels (default: the preset's)")
+    train.add_argument("--channels", type=channel_widths, default=None,
+                       help="hidden channels: one width, or one per block such as 8,16,32,64,64 (default: the preset's)")
     train.add_argument("--batch-size", type=positive_int, default=None,
                        help="batch size (default: the preset's, 16 talk / 64 official)")
     train.add_argument("--lr", type=float, default=None,

@@ -19,6 +19,7 @@ import dataclasses
 import itertools
 import json
 import os
+import re
 import time
 import traceback
 from pathlib import Path
@@ -76,7 +77,13 @@ def _settings_class(section: str):
             "train": TrainConfig}[section]
 
 
+TRAIN_NETWORK = {"channels": list, "bias": bool, "latent_dim": int}
+"""Settings of the ``train`` section that build the network rather than configure its training."""
+
+
 def _value(text: str):
+    if text.startswith("[") and text.endswith("]"):
+        return [_value(item.strip()) for item in text[1:-1].split(",") if item.strip()]
     for parse in (int, float):
         try:
             return parse(text)
@@ -91,6 +98,8 @@ def parse_sets(section: str, assignments: list[str]) -> list[dict]:
         raise SweepError(f"unknown section {section!r}; expected one of {SECTIONS}")
     settings_class = _settings_class(section)
     types = {f.name: f.type for f in dataclasses.fields(settings_class) if f.name != "seed"}
+    if section == "train":
+        types.update(TRAIN_NETWORK)
     fields = set(types)
     axes = []
     for assignment in assignments or ():
@@ -100,22 +109,31 @@ def parse_sets(section: str, assignments: list[str]) -> list[dict]:
             raise SweepError(f"--set needs key=value[,value...], got {assignment!r}")
         if key not in fields:
             raise SweepError(f"--set {key}: {section} has no setting {key!r}; its settings are {sorted(fields)}")
-        axis = [(key, _value(v.strip())) for v in values.split(",")]
+        axis = [(key, _value(v.strip())) for v in re.findall(r"\[[^\]]*\]|[^,\[\]]+", values)]
         if types[key] in (bool, "bool") and any(not isinstance(value, bool) for _, value in axis):
             raise SweepError(f"--set {key}: a yes/no setting takes true or false, got {values!r}")
+        if types[key] is list and not all(isinstance(value, list) and value and
+                                          all(isinstance(v, int) and v > 0 for v in value) for _, value in axis):
+            raise SweepError(f"--set {key}: takes lists of positive integers such as [8,16,32], got {values!r}")
         axes.append(axis)
     grid = [dict(combination) for combination in itertools.product(*axes)] or [{}]
     if hasattr(settings_class, "check"):
         for overrides in grid:
             try:
-                dataclasses.replace(settings_class(), **overrides).check()
+                dataclasses.replace(settings_class(), **_training_part(section, overrides)).check()
             except ValueError as error:
                 raise SweepError(f"--set: {error}") from None
     return grid
 
 
+def _training_part(section: str, overrides: dict) -> dict:
+    return {key: value for key, value in overrides.items() if section != "train" or key not in TRAIN_NETWORK}
+
+
 def setting_name(overrides: dict) -> str:
-    return "_".join(f"{key}={value}" for key, value in overrides.items()) or "default"
+    """{"lr": 0.003, "channels": [8, 16]} -> "lr=0.003_channels=8-16" (a directory name)."""
+    return "_".join(f"{key}={'-'.join(map(str, value)) if isinstance(value, list) else value}"
+                    for key, value in overrides.items()) or "default"
 
 
 def run_directory(out, section: str, overrides: dict, seed: int) -> Path:
@@ -136,9 +154,11 @@ def _section_result(section: str, mode: str, seed: int, overrides: dict, directo
         from .run import train_run
         from .train import default_config
 
-        config = default_config("talk", seed=seed, **{**(TRAIN_SMOKE if mode == "smoke" else {}), **overrides})
+        network = {key: value for key, value in overrides.items() if key in TRAIN_NETWORK}
+        config = default_config("talk", seed=seed, **{**(TRAIN_SMOKE if mode == "smoke" else {}),
+                                                      **_training_part(section, overrides)})
         start = time.perf_counter()
-        metrics = train_run(directory, config, progress=False, overwrite=True)
+        metrics = train_run(directory, config, progress=False, overwrite=True, **network)
         return {"metrics": metrics, "seconds": time.perf_counter() - start}
     from .cli import SECTIONS as RUNNERS
     from .report import write_report

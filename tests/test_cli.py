@@ -6,13 +6,14 @@ import sys
 import numpy as np
 import pytest
 
+from npae import load_checkpoint
 from npae.cli import main
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    code = main(["train", "--steps", "30", "--batch-size", "8", "--channels", "4", "--checkpoint-every", "10",
+    code = main(["train", "--steps", "30", "--batch-size", "8", "--channels", "4,4,4,8,8", "--checkpoint-every", "10",
                  "--train-size", "64", "--out", str(out), "--quiet"])
     assert code == 0
     return out
@@ -26,6 +27,7 @@ def test_train_writes_everything(run_dir):
     assert metrics["steps"] == 30
     assert all(np.isfinite(metrics[k]) for k in ("test_mse", "spearman_z_r2", "final_train_loss"))
     assert sorted(p.name for p in (run_dir / "snapshots").iterdir())[0] == "step_0000000.npz"
+    assert load_checkpoint(run_dir / "checkpoint.npz").config.channels == [4, 4, 4, 8, 8]
 
 
 def test_inspect_replays_the_recorded_loss(run_dir, tmp_path, capsys):
@@ -50,6 +52,11 @@ def test_bad_arguments_are_reported(tmp_path, capsys):
     assert "no checkpoint" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--preset", "huge"])
+    for widths in ("0", "8,a", "8,-1"):
+        with pytest.raises(SystemExit):
+            main(["train", "--channels", widths, "--out", str(tmp_path / "never")])
+        assert "argument --channels: must be" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()
 
 
 def test_module_entry_point_help():

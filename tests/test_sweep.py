@@ -5,8 +5,9 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from npae import load_checkpoint  # noqa: E402
 from npae.cli import main  # noqa: E402
-from npae.sweep import SweepError, is_done, parse_seeds, parse_sets, run_directory, sweep  # noqa: E402
+from npae.sweep import SweepError, is_done, parse_seeds, parse_sets, run_directory, run_one, setting_name, sweep  # noqa: E402,E501
 
 
 def test_seeds_and_settings_parse_into_a_grid():
@@ -27,6 +28,19 @@ def test_seeds_and_settings_parse_into_a_grid():
         parse_sets("pca", ["network=talk,foo"])
     with pytest.raises(SweepError, match="unknown drawing 'skimage'"):
         parse_sets("pca", ["drawing=skimage"])
+
+
+def test_the_train_section_sweeps_widths_given_as_lists(tmp_path):
+    grid = parse_sets("train", ["channels=[8,16,32,64,64],[4, 4,4,4,4]", "lr=1e-3,2e-3"])
+    assert grid[:2] == [{"channels": [8, 16, 32, 64, 64], "lr": 1e-3}, {"channels": [8, 16, 32, 64, 64], "lr": 2e-3}]
+    assert len(grid) == 4 and setting_name(grid[3]) == "channels=4-4-4-4-4_lr=0.002"
+    for bad in ("channels=8", "channels=[8,0]", "channels=[a]"):
+        with pytest.raises(SweepError, match="channels: takes lists of positive integers"):
+            parse_sets("train", [bad])
+    status = run_one("train", "smoke", 0, {"channels": [4, 4, 4, 4, 4], "bias": False}, str(tmp_path / "run"))
+    assert status["status"] == "done", status.get("error")
+    model = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
+    assert model.config.channels == [4, 4, 4, 4, 4] and not model.config.bias
 
 
 def test_bad_arguments_and_an_unreachable_scheduler_are_one_line_errors(tmp_path, capsys):
