@@ -3,7 +3,7 @@
     python benchmarks/bench_grid.py [--repeats 25] [--quick] [--out benchmarks/results]
 
 Rows: the talk autoencoder with C = 8 at every resolution (batch 64 and 16) and with the preset's
-widths 8-16-32-64-64 (batch 16), for each up-sampling npae offers (zeros: the transposed
+widths (TALK_CHANNELS, 16-16-32-64-64; batch 16), for each up-sampling npae offers (zeros: the transposed
 convolution; nearest and bilinear: Upsample then a 3x3 convolution), then C in {16, 32} x B in
 {32, 64, 128} with the zero-insertion decoder.  Each row checks first that the PyTorch twin
 computes npae's function (:func:`bench_core.check_twin`), then times one training step

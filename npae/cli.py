@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=["talk", "official"], default="talk", help="network and data preset")
     train.add_argument("--latent-dim", type=positive_int, default=1, help="size of the latent code")
     train.add_argument("--steps", type=natural_int, default=None,
-                       help="training steps (default: the preset's, 8000 talk / 10000 official)")
+                       help="training steps (default: the preset's, 13000 talk / 10000 official)")
     train.add_argument("--out", default=None, help="run directory (default runs/<preset>-latent<d>[-nobias])")
     train.add_argument("--no-bias", action="store_true", help="remove every bias (the talk's ablation)")
     train.add_argument("--seed", type=natural_int, default=0, help="seed of weights, data and batches")

@@ -4,12 +4,13 @@ import pytest
 
 import npae
 from npae.models import disk_autoencoder, conv_autoencoder
+from npae.presets import TALK_CHANNELS
 from npae.train import Trainer, TrainConfig
 
 
 def test_talk_preset_and_conv_autoencoder_are_the_same_network():
     preset = disk_autoencoder("talk", rng=0)
-    generic = conv_autoencoder((1, 64, 64), [8, 16, 32, 64, 64], rng=0)
+    generic = conv_autoencoder((1, 64, 64), list(TALK_CHANNELS), rng=0)
     assert [repr(layer) for _, layer in preset.named_layers()] == [repr(layer) for _, layer in generic.named_layers()]
     assert preset.params.keys() == generic.params.keys()
     assert all(np.array_equal(preset.params[k], generic.params[k]) for k in preset.params)

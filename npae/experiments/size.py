@@ -38,7 +38,7 @@ class SizeSettings:
     lr: float = 1e-2
     lr_schedule: str = "cosine"
     train_size: int = 1000
-    channels: int | None = None
+    channels: int | list | None = None
     seed: int = 0
     supersample: int | None = None
     published: str | None = None
