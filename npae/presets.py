@@ -8,8 +8,8 @@
 Training ("talk"): the talk gives Adam lr 1e-3 and batch 300 (ICLR 2018).  npae trains batch 16 x 13 000
 steps, Adam lr 5e-3 with a cosine decay to a thousandth of the rate.  Tuned over seeds with ``npae sweep
 train`` (2026-11-28, docs/results.md): the former 8-16-32-64-64 x 8000 steps reached test MSE 1.15e-3 to
-1.49e-3 (below 1e-3 in 0 of 8 seeds); 16 channels at 32 x 32 and 13 000 steps reach it in 8 of 8, for about
-2.4x the training time.  lr 1e-2 diverges for seed 0 on this project's machine.  "official": the authors'
+1.49e-3 (below 1e-3 in 0 of 8 seeds); 16 channels at 32 x 32 and 13 000 steps reach it in 8 of 8, for 2.3x
+the time (`npae train`: 222 s against 95 s on 2 cores).  lr 1e-2 diverges for seed 0 on this project's machine.  "official": the authors'
 code (lr 0.01, batch 64, 10 000 steps, disks averaged over 800 sub-pixel renderings).
 
 ``SIZE_MODES``: the training of each mode of ``npae reproduce size`` ("quick": minutes on a laptop;
