@@ -112,6 +112,8 @@ def parse_sets(section: str, assignments: list[str]) -> list[dict]:
         axis = [(key, _value(v.strip())) for v in re.findall(r"\[[^\]]*\]|[^,\[\]]+", values)]
         if types[key] in (bool, "bool") and any(not isinstance(value, bool) for _, value in axis):
             raise SweepError(f"--set {key}: a yes/no setting takes true or false, got {values!r}")
+        if types[key] is int and not all(isinstance(value, int) and value > 0 for _, value in axis):
+            raise SweepError(f"--set {key}: takes positive integers, got {values!r}")
         if types[key] is list and not all(isinstance(value, list) and value and
                                           all(isinstance(v, int) and v > 0 for v in value) for _, value in axis):
             raise SweepError(f"--set {key}: takes lists of positive integers such as [8,16,32], got {values!r}")

@@ -37,6 +37,10 @@ def test_the_train_section_sweeps_widths_given_as_lists(tmp_path):
     for bad in ("channels=8", "channels=[8,0]", "channels=[a]"):
         with pytest.raises(SweepError, match="channels: takes lists of positive integers"):
             parse_sets("train", [bad])
+    for bad in ("latent_dim=abc", "latent_dim=0", "latent_dim=1.5"):
+        with pytest.raises(SweepError, match="latent_dim: takes positive integers"):
+            parse_sets("train", [bad])
+    assert parse_sets("train", ["latent_dim=1,2"]) == [{"latent_dim": 1}, {"latent_dim": 2}]
     status = run_one("train", "smoke", 0, {"channels": [4, 4, 4, 4, 4], "bias": False}, str(tmp_path / "run"))
     assert status["status"] == "done", status.get("error")
     model = load_checkpoint(tmp_path / "run" / "checkpoint.npz")
