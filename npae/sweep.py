@@ -122,14 +122,16 @@ def parse_sets(section: str, assignments: list[str]) -> list[dict]:
     if hasattr(settings_class, "check"):
         for overrides in grid:
             try:
-                dataclasses.replace(settings_class(), **_training_part(section, overrides)).check()
+                dataclasses.replace(settings_class(), **overrides).check()
             except ValueError as error:
                 raise SweepError(f"--set: {error}") from None
     return grid
 
 
-def _training_part(section: str, overrides: dict) -> dict:
-    return {key: value for key, value in overrides.items() if section != "train" or key not in TRAIN_NETWORK}
+def split_network(overrides: dict) -> tuple[dict, dict]:
+    """A ``train`` setting's overrides as (network settings, training settings)."""
+    network = {key: value for key, value in overrides.items() if key in TRAIN_NETWORK}
+    return network, {key: value for key, value in overrides.items() if key not in TRAIN_NETWORK}
 
 
 def setting_name(overrides: dict) -> str:
@@ -156,9 +158,8 @@ def _section_result(section: str, mode: str, seed: int, overrides: dict, directo
         from .run import train_run
         from .train import default_config
 
-        network = {key: value for key, value in overrides.items() if key in TRAIN_NETWORK}
-        config = default_config("talk", seed=seed, **{**(TRAIN_SMOKE if mode == "smoke" else {}),
-                                                      **_training_part(section, overrides)})
+        network, training = split_network(overrides)
+        config = default_config("talk", seed=seed, **{**(TRAIN_SMOKE if mode == "smoke" else {}), **training})
         start = time.perf_counter()
         metrics = train_run(directory, config, progress=False, overwrite=True, **network)
         return {"metrics": metrics, "seconds": time.perf_counter() - start}
