@@ -5,7 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from npae import kernels
-from npae.kernels import adam, conv, pointwise, sampling
+import numba
+
+from npae.kernels import adam, blas, conv, pointwise, sampling
 
 
 def assert_close(a, b, rtol=1e-12):
@@ -35,6 +37,52 @@ def test_im2col_and_col2im_match_reference(geometry, dtype):
     assert_close(cols, conv.im2col_reference(x, *args), rtol=0)
     back = kernels.col2im(cols, shape, *args)
     assert_close(back, conv.col2im_reference(cols, shape, *args), rtol=1e-12 if dtype == np.float64 else 1e-6)
+
+
+def operand(rng, shape, dtype, layout):
+    """A matrix of ``shape`` stored row-major ("C"), column-major ("F", a transposed view) or strided."""
+    if layout == "F":
+        return rng.standard_normal(shape[::-1]).astype(dtype).T
+    if layout == "strided":
+        return rng.standard_normal((shape[0], 2 * shape[1])).astype(dtype)[:, ::2]
+    return rng.standard_normal(shape).astype(dtype)
+
+
+@given(st.integers(1, 40), st.integers(0, 30), st.integers(1, 40), st.sampled_from(["C", "F", "strided"]),
+       st.sampled_from(["C", "F", "strided"]), st.sampled_from([np.float32, np.float64]), st.booleans())
+def test_split_matmul_matches_numpy(m, k, n, layout_a, layout_b, dtype, split):
+    rng = np.random.default_rng(0)
+    a, b = operand(rng, (m, k), dtype, layout_a), operand(rng, (k, n), dtype, layout_b)
+    limit = blas.MIN_SPLIT_FLOPS
+    blas.MIN_SPLIT_FLOPS = 0 if split else limit
+    try:
+        product = blas.matmul(a, b)
+    finally:
+        blas.MIN_SPLIT_FLOPS = limit
+    assert_close(product, a @ b, rtol=1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_split_matmul_does_not_depend_on_the_thread_count():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((16, 144)).astype(np.float32), rng.standard_normal((144, 3001)).astype(np.float32)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = blas.matmul(b.T, a.T)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        assert np.array_equal(blas.matmul(b.T, a.T), one)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def test_matmul_refuses_mismatched_operands():
+    a = np.ones((3, 4))
+    with pytest.raises(ValueError, match="one dtype"):
+        blas.matmul(a, np.ones((4, 2), np.float32))
+    with pytest.raises(ValueError, match=r"\(3, 4\)"):
+        blas.matmul(a, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="out must be"):
+        blas.matmul(a, np.ones((4, 2)), out=np.empty((2, 3)))
 
 
 @given(conv_geometries())

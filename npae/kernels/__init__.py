@@ -5,6 +5,7 @@ jitted kernel, ``"numpy"`` the reference.  This package imports nothing else
 of npae.
 """
 from .adam import adam_update
+from .blas import matmul
 from .backend import BACKENDS, get_backend, set_backend, use_backend
 from .conv import col2im, im2col
 from .pointwise import leaky_relu, leaky_relu_backward
@@ -12,6 +13,6 @@ from .sampling import bilinear_matrix, block_sum, nearest, subsample, zero_inser
 
 __all__ = [
     "BACKENDS", "get_backend", "set_backend", "use_backend",
-    "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
+    "matmul", "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
     "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
 ]

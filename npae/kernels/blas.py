@@ -1,14 +1,22 @@
-"""Matrix products on one BLAS thread while Numba's threads do the rest.
+"""Matrix products C = A B, cut into blocks that Numba's threads hand to one-thread BLAS calls.
 
-Numba's parallel kernels and a multi-threaded OpenBLAS compete for the same
-cores: OpenBLAS's workers keep spinning after each call, and waking them again
-costs more than these small products gain.  Measured on 2 cores, one training
+C (M, N) is cut along its longer side into ``parts`` blocks: columns
+C[:, j0:j1] = A B[:, j0:j1], or rows C[i0:i1] = A[i0:i1] B.  Each block is one
+call of BLAS's gemm on strided views (no copies), made from a ``prange`` loop,
+so the two cores each multiply half of the matrix while BLAS itself stays on
+one thread.  No sum is split, so every entry of C is the same dot product,
+whatever the cut.
+
+Why not a multi-threaded BLAS: its workers keep spinning after each call and
+compete with Numba's for the same cores.  Measured on 2 cores, one training
 step of the talk model (C = 8, B = 64, float32): 473 ms with both
-multi-threaded, 75 ms with BLAS switched to one thread around each product and
-back, 38 ms with BLAS left on one thread.  So on the Numba backend the first
-product sets numpy's OpenBLAS to one thread *for the whole process*; call
-:func:`set_blas_threads` to change it back.  Where the OpenBLAS thread setter
-cannot be found the products run unchanged.
+multi-threaded, 38 ms with BLAS on one thread.  So on the Numba backend the
+first product sets every OpenBLAS loaded in the process to one thread, for the
+whole process; :func:`set_blas_threads` changes it back.
+
+gemm is reached through ``scipy.linalg.cython_blas`` (the Fortran interface:
+column-major, every argument a pointer).  A row-major C = A B is the
+column-major C^T = B^T A^T, which is what :func:`_gemm` asks for.
 """
 from __future__ import annotations
 
@@ -17,21 +25,37 @@ import re
 from functools import lru_cache
 
 import numpy as np
+from llvmlite.binding import add_symbol
+from numba import njit, prange, types
+from numba.extending import get_cython_function_address
 
 from .backend import numba_active
 
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
             "openblas_set_num_threads64_", "openblas_set_num_threads")
 
+_GEMM_SIGNATURE = types.void(*([types.voidptr] * 13))
+for _name in ("sgemm", "dgemm"):
+    add_symbol(f"npae_{_name}", get_cython_function_address("scipy.linalg.cython_blas", _name))
+_sgemm = types.ExternalFunction("npae_sgemm", _GEMM_SIGNATURE)
+_dgemm = types.ExternalFunction("npae_dgemm", _GEMM_SIGNATURE)
+
+PARTS = 2
+"""Blocks per product: fixed, so that the result does not depend on the number of threads."""
+
+MIN_SPLIT_FLOPS = 2_000_000
+"""Products smaller than this (2 M K N flops) are one BLAS call: splitting them costs more than it gains."""
+
 
 @lru_cache(maxsize=1)
 def _openblas_controls():
-    """(set, get) functions of numpy's OpenBLAS, found among the loaded libraries, or None."""
+    """(set, get) pairs of every OpenBLAS loaded in the process (numpy's and scipy's)."""
     try:
         with open("/proc/self/maps") as maps:
             paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps.read())))
     except OSError:
-        return None
+        return ()
+    controls = []
     for path in paths:
         library = ctypes.CDLL(path)
         for setter_name in _SETTERS:
@@ -39,32 +63,103 @@ def _openblas_controls():
             if hasattr(library, setter_name) and hasattr(library, getter_name):
                 setter, getter = getattr(library, setter_name), getattr(library, getter_name)
                 setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
-                return setter, getter
-    return None
+                controls.append((setter, getter))
+                break
+    return tuple(controls)
 
 
 _state = {"pinned": False}
 
 
 def set_blas_threads(n: int) -> bool:
-    """Set numpy's OpenBLAS thread count; False if it cannot be controlled here."""
+    """Set the thread count of every OpenBLAS in the process; False if none can be controlled here."""
     controls = _openblas_controls()
-    if controls is None:
-        return False
-    controls[0](int(n))
-    _state["pinned"] = int(n) == 1
-    return True
+    for setter, _ in controls:
+        setter(int(n))
+    _state["pinned"] = bool(controls) and int(n) == 1
+    return bool(controls)
 
 
 def blas_threads() -> int | None:
     """numpy's OpenBLAS thread count, or None if it cannot be read."""
     controls = _openblas_controls()
-    return None if controls is None else int(controls[1]())
+    return None if not controls else int(controls[0][1]())
+
+
+@njit(cache=True)
+def _gemm(a, b, c):
+    """c = a @ b for 2-D views whose rows (or columns) are contiguous: one call of BLAS's gemm.
+
+    a (M, K), b (K, N), c (M, N) with c row-contiguous.  Column-major BLAS sees
+    c as C^T (N, M) with leading dimension ldc, and computes op(b) op(a).
+    """
+    m, k = a.shape
+    n = b.shape[1]
+    itemsize = a.itemsize
+    a_rows = a.strides[1] == itemsize
+    b_rows = b.strides[1] == itemsize
+    ints = np.empty(6, np.int32)
+    ints[0], ints[1], ints[2] = n, m, k
+    ints[3] = max(b.strides[0] // itemsize, n) if b_rows else max(b.strides[1] // itemsize, k)
+    ints[4] = max(a.strides[0] // itemsize, k) if a_rows else max(a.strides[1] // itemsize, m)
+    ints[5] = max(c.strides[0] // itemsize, n)
+    ops = np.empty(2, np.uint8)
+    ops[0] = ord("N") if b_rows else ord("T")
+    ops[1] = ord("N") if a_rows else ord("T")
+    scalars = np.empty(2, a.dtype)
+    scalars[0], scalars[1] = 1.0, 0.0
+    args = (ops[0:].ctypes, ops[1:].ctypes, ints[0:].ctypes, ints[1:].ctypes, ints[2:].ctypes,
+            scalars[0:].ctypes, b.ctypes, ints[3:].ctypes, a.ctypes, ints[4:].ctypes,
+            scalars[1:].ctypes, c.ctypes, ints[5:].ctypes)
+    if itemsize == 4:
+        _sgemm(*args)
+    else:
+        _dgemm(*args)
+
+
+@njit(parallel=True, cache=True)
+def _split_gemm(a, b, c, parts):
+    """c = a @ b, c cut into ``parts`` blocks along its longer side, one gemm per block."""
+    m, n = c.shape
+    by_columns = n >= m
+    length = n if by_columns else m
+    for part in prange(parts):
+        start, stop = length * part // parts, length * (part + 1) // parts
+        if by_columns:
+            _gemm(a, b[:, start:stop], c[:, start:stop])
+        else:
+            _gemm(a[start:stop], b, c[start:stop])
+
+
+def _blas_ready(x: np.ndarray) -> np.ndarray:
+    """x itself if its rows or its columns are contiguous (what gemm reads), else a copy."""
+    return x if x.flags.c_contiguous or x.flags.f_contiguous else np.ascontiguousarray(x)
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """a @ b (into ``out`` if given); on the Numba backend BLAS is first pinned to one thread (once per process)."""
-    if numba_active() and not _state["pinned"]:
+    """a (M, K) @ b (K, N) -> (M, N), into ``out`` if given (C-contiguous, a's dtype).
+
+    On the numpy backend this is ``np.matmul``; on the Numba backend it is
+    :func:`_split_gemm` (same products, same dot products, both cores).
+    """
+    if not numba_active():
+        return np.matmul(a, b, out=out)
+    if not _state["pinned"]:
         set_blas_threads(1)
         _state["pinned"] = True
-    return np.matmul(a, b, out=out)
+    (m, k), n = a.shape, b.shape[1]
+    if a.dtype != b.dtype or a.dtype not in (np.float32, np.float64) or b.shape[0] != k:
+        raise ValueError(f"matmul: expected float32/float64 matrices (M, K) and (K, N) of one dtype, "
+                         f"got {a.shape} {a.dtype} and {b.shape} {b.dtype}")
+    if out is None:
+        out = np.empty((m, n), dtype=a.dtype)
+    elif out.shape != (m, n) or out.dtype != a.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"matmul: out must be C-contiguous {(m, n)} {a.dtype}, got {out.shape} {out.dtype}")
+    if m == 0 or n == 0:
+        return out
+    if k == 0:
+        out[...] = 0
+        return out
+    parts = PARTS if 2 * m * n * k >= MIN_SPLIT_FLOPS else 1
+    _split_gemm(_blas_ready(a), _blas_ready(b), out, parts)
+    return out

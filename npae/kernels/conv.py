@@ -7,7 +7,7 @@ For an input ``x`` of shape (N, C, H, W), a kernel of size (kh, kw), strides
 
 of shape (C*kh*kw, N*Ho*Wo), where ``xpad`` is ``x`` with the zero padding.
 Then the cross-correlation with ``w`` of shape (O, C, kh, kw) is
-``w.reshape(O, -1) @ cols`` (one BLAS call for the whole batch), and ``col2im``
+``w.reshape(O, -1) @ cols`` (one matrix product for the whole batch), and ``col2im``
 is the adjoint of ``im2col``: it adds every column entry back to the pixel it
 was read from.  The Numba kernels read through a gather table (for each tap
 and output pixel, the input pixel it reads, or "padding"), so the padding is
