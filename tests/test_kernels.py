@@ -107,6 +107,9 @@ def test_sampling_kernels_match_reference(n, c, h, w, fh, fw):
     assert_close(kernels.nearest(x, fh, fw), sampling.nearest_reference(x, fh, fw), rtol=0)
     g = rng.standard_normal((n, c, h * fh, w * fw))
     assert_close(kernels.block_sum(g, fh, fw), sampling.block_sum_reference(g, fh, fw))
+    assert_close(kernels.bilinear(x, fh, fw), sampling.bilinear_reference(x, fh, fw))
+    assert_close(kernels.bilinear_adjoint(g, fh, fw), sampling.bilinear_adjoint_reference(g, fh, fw))
+    assert np.isclose(np.vdot(kernels.bilinear(x, fh, fw), g), np.vdot(x, kernels.bilinear_adjoint(g, fh, fw)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -9,10 +9,10 @@ from .blas import matmul
 from .backend import BACKENDS, get_backend, set_backend, use_backend
 from .conv import col2im, im2col
 from .pointwise import leaky_relu, leaky_relu_backward
-from .sampling import bilinear_matrix, block_sum, nearest, subsample, zero_insert
+from .sampling import bilinear, bilinear_adjoint, bilinear_matrix, block_sum, nearest, subsample, zero_insert
 
 __all__ = [
     "BACKENDS", "get_backend", "set_backend", "use_backend",
     "matmul", "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
-    "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
+    "bilinear", "bilinear_adjoint", "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
 ]

@@ -1,4 +1,4 @@
-"""Sub-sampling, zero insertion and nearest-neighbour up-sampling, with their adjoints.
+"""Sub-sampling, zero insertion, nearest-neighbour and bilinear up-sampling, with their adjoints.
 
 With factor f and arrays in NCHW:
 
@@ -7,8 +7,13 @@ With factor f and arrays in NCHW:
     nearest(x)[n, c, i, j]              = x[n, c, i // f, j // f]
     block_sum(g)[n, c, i, j]            = sum of g over the f x f block (i, j)
 
-``zero_insert`` is the adjoint of ``subsample`` and ``block_sum`` the adjoint of
-``nearest``: <S x, y> = <x, S^T y>.
+    bilinear(x)[n, c, i, j]             = sum_{a, b} A_h[i, a] A_w[j, b] x[n, c, a, b]
+
+``zero_insert`` is the adjoint of ``subsample``, ``block_sum`` the adjoint of
+``nearest`` and ``bilinear_adjoint`` (g -> A_h^T g A_w) that of ``bilinear``:
+<S x, y> = <x, S^T y>.  Each row of a bilinear matrix A has two taps
+(:func:`bilinear_taps`), so the kernels read 4 pixels per output pixel where
+the reference multiplies by the dense matrices.
 """
 from __future__ import annotations
 
@@ -122,20 +127,92 @@ def block_sum(g, fh, fw):
     return out
 
 
-def bilinear_matrix(n_in: int, factor: int, dtype) -> np.ndarray:
-    """Interpolation matrix A (factor*n_in, n_in) of bilinear up-sampling along one axis.
+def bilinear_taps(n_in: int, factor: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The two taps of bilinear up-sampling along one axis: source indices (factor*n_in, 2), int64, and weights.
 
     Same convention as ``torch.nn.functional.interpolate(mode="bilinear",
     align_corners=False)``: output pixel i samples the input at
-    s = (i + 0.5) / factor - 0.5, clamped to [0, n_in - 1].  In 2-D,
-    ``y = A_h x A_w^T`` and the adjoint is ``g -> A_h^T g A_w``.
+    s = (i + 0.5) / factor - 0.5, clamped to [0, n_in - 1], from
+    floor(s) with weight 1 - (s - floor(s)) and from floor(s) + 1 (clamped) with
+    weight s - floor(s).
     """
     n_out = factor * n_in
     source = np.clip((np.arange(n_out) + 0.5) / factor - 0.5, 0.0, n_in - 1)
     left = np.floor(source).astype(np.int64)
     right = np.minimum(left + 1, n_in - 1)
     weight_right = source - left
-    matrix = np.zeros((n_out, n_in))
-    np.add.at(matrix, (np.arange(n_out), left), 1.0 - weight_right)
-    np.add.at(matrix, (np.arange(n_out), right), weight_right)
+    return np.stack([left, right], axis=1), np.stack([1.0 - weight_right, weight_right], axis=1).astype(dtype)
+
+
+def bilinear_matrix(n_in: int, factor: int, dtype) -> np.ndarray:
+    """Interpolation matrix A (factor*n_in, n_in) of :func:`bilinear_taps`.  In 2-D,
+    ``y = A_h x A_w^T`` and the adjoint is ``g -> A_h^T g A_w``."""
+    index, weight = bilinear_taps(n_in, factor, np.float64)
+    matrix = np.zeros((factor * n_in, n_in))
+    rows = np.arange(factor * n_in)
+    for tap in range(2):
+        np.add.at(matrix, (rows, index[:, tap]), weight[:, tap])
     return matrix.astype(dtype)
+
+
+@njit(parallel=True, cache=True)
+def _bilinear_numba(x, rows, row_weights, columns, column_weights, out):
+    n_img, n_ch, ho, wo = out.shape
+    for task in prange(n_img * n_ch):
+        source, target = x[task // n_ch, task % n_ch], out[task // n_ch, task % n_ch]
+        for i in range(ho):
+            r0, r1, a0, a1 = rows[i, 0], rows[i, 1], row_weights[i, 0], row_weights[i, 1]
+            for j in range(wo):
+                c0, c1 = columns[j, 0], columns[j, 1]
+                target[i, j] = (column_weights[j, 0] * (a0 * source[r0, c0] + a1 * source[r1, c0])
+                                + column_weights[j, 1] * (a0 * source[r0, c1] + a1 * source[r1, c1]))
+
+
+@njit(parallel=True, cache=True)
+def _bilinear_adjoint_numba(g, rows, row_weights, columns, column_weights, out):
+    n_img, n_ch, ho, wo = g.shape
+    for task in prange(n_img * n_ch):
+        source, target = g[task // n_ch, task % n_ch], out[task // n_ch, task % n_ch]
+        target[:] = 0
+        for i in range(ho):
+            r0, r1, a0, a1 = rows[i, 0], rows[i, 1], row_weights[i, 0], row_weights[i, 1]
+            for j in range(wo):
+                c0, c1 = columns[j, 0], columns[j, 1]
+                b0, b1 = column_weights[j, 0] * source[i, j], column_weights[j, 1] * source[i, j]
+                target[r0, c0] += a0 * b0
+                target[r1, c0] += a1 * b0
+                target[r0, c1] += a0 * b1
+                target[r1, c1] += a1 * b1
+
+
+def bilinear_reference(x, fh, fw):
+    a_h, a_w = bilinear_matrix(x.shape[2], fh, x.dtype), bilinear_matrix(x.shape[3], fw, x.dtype)
+    return np.ascontiguousarray(a_h @ x @ a_w.T)
+
+
+def bilinear_adjoint_reference(g, fh, fw):
+    a_h, a_w = bilinear_matrix(g.shape[2] // fh, fh, g.dtype), bilinear_matrix(g.shape[3] // fw, fw, g.dtype)
+    return np.ascontiguousarray(a_h.T @ g @ a_w)
+
+
+def bilinear(x, fh, fw):
+    """Bilinear up-sampling (PyTorch's, align_corners=False): (N, C, H, W) -> (N, C, fh*H, fw*W)."""
+    if not numba_active():
+        return bilinear_reference(x, fh, fw)
+    n_img, n_ch, h, w = x.shape
+    out = np.empty((n_img, n_ch, h * fh, w * fw), dtype=x.dtype)
+    _bilinear_numba(x, *bilinear_taps(h, fh, x.dtype), *bilinear_taps(w, fw, x.dtype), out)
+    return out
+
+
+def bilinear_adjoint(g, fh, fw):
+    """Adjoint of :func:`bilinear`: (N, C, fh*H, fw*W) -> (N, C, H, W)."""
+    if g.shape[2] % fh or g.shape[3] % fw:
+        raise ValueError(f"bilinear_adjoint: {g.shape[2]}x{g.shape[3]} is not an up-sampling by {fh}x{fw}")
+    if not numba_active():
+        return bilinear_adjoint_reference(g, fh, fw)
+    n_img, n_ch, ho, wo = g.shape
+    h, w = ho // fh, wo // fw
+    out = np.empty((n_img, n_ch, h, w), dtype=g.dtype)
+    _bilinear_adjoint_numba(g, *bilinear_taps(h, fh, g.dtype), *bilinear_taps(w, fw, g.dtype), out)
+    return out

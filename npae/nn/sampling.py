@@ -63,7 +63,6 @@ class Upsample(Layer):
         self.mode = mode
         self.output_size = None if output_size is None else as_pair(output_size, "output_size")
         self._shape = None
-        self._matrices = None
 
     def output_shape(self, input_shape):
         n, c, h, w = input_shape
@@ -83,8 +82,7 @@ class Upsample(Layer):
             return kernels.zero_insert(x, fh, fw, *self.output_shape(x.shape)[2:])
         if self.mode == "nearest":
             return kernels.nearest(x, fh, fw)
-        a_h, a_w = self._bilinear_matrices(x.shape[2], x.shape[3], x.dtype)
-        return np.ascontiguousarray(a_h @ x @ a_w.T)
+        return kernels.bilinear(x, fh, fw)
 
     def backward(self, grad_out):
         if self._shape is None:
@@ -95,15 +93,7 @@ class Upsample(Layer):
             return kernels.subsample(grad_out, fh, fw)
         if self.mode == "nearest":
             return kernels.block_sum(grad_out, fh, fw)
-        a_h, a_w = self._bilinear_matrices(self._shape[2], self._shape[3], grad_out.dtype)
-        return np.ascontiguousarray(a_h.T @ grad_out @ a_w)
-
-    def _bilinear_matrices(self, h, w, dtype):
-        key = (h, w, np.dtype(dtype))
-        if self._matrices is None or self._matrices[0] != key:
-            fh, fw = self.factor
-            self._matrices = (key, kernels.bilinear_matrix(h, fh, dtype), kernels.bilinear_matrix(w, fw, dtype))
-        return self._matrices[1], self._matrices[2]
+        return kernels.bilinear_adjoint(grad_out, fh, fw)
 
     def extra_repr(self):
         size = "" if self.output_size is None else f", output_size={self.output_size}"
