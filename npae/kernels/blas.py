@@ -2,7 +2,7 @@
 
 C (M, N) is cut along its longer side into ``parts`` blocks: columns
 C[:, j0:j1] = A B[:, j0:j1], or rows C[i0:i1] = A[i0:i1] B.  Each block is one
-call of BLAS's gemm on strided views (no copies), made from a ``prange`` loop,
+call of BLAS's gemm on strided blocks (no copies), made from a ``prange`` loop,
 so the two cores each multiply half of the matrix while BLAS itself stays on
 one thread.  No sum is split, so every entry of C is the same dot product,
 whatever the cut.
@@ -87,53 +87,50 @@ def blas_threads() -> int | None:
 
 
 @njit(cache=True)
-def _gemm(a, b, c):
-    """c = a @ b for 2-D views whose rows (or columns) are contiguous: one call of BLAS's gemm.
+def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc):
+    """c = op(a) @ op(b) by one call of BLAS's gemm: 1-D buffers starting at the block's first entry.
 
-    a (M, K), b (K, N), c (M, N) with c row-contiguous.  Column-major BLAS sees
-    c as C^T (N, M) with leading dimension ldc, and computes op(b) op(a).
+    op(a) (m, k) is the row-major matrix a[i*lda + l] or, if a_transposed, a[l*lda + i]; likewise
+    op(b) (k, n) and c (m, n) = c[i*ldc + j].  Column-major BLAS computes C^T = op(b)^T op(a)^T.
     """
-    m, k = a.shape
-    n = b.shape[1]
-    itemsize = a.itemsize
-    a_rows = a.strides[1] == itemsize
-    b_rows = b.strides[1] == itemsize
     ints = np.empty(6, np.int32)
-    ints[0], ints[1], ints[2] = n, m, k
-    ints[3] = max(b.strides[0] // itemsize, n) if b_rows else max(b.strides[1] // itemsize, k)
-    ints[4] = max(a.strides[0] // itemsize, k) if a_rows else max(a.strides[1] // itemsize, m)
-    ints[5] = max(c.strides[0] // itemsize, n)
+    ints[0], ints[1], ints[2], ints[3], ints[4], ints[5] = n, m, k, ldb, lda, ldc
     ops = np.empty(2, np.uint8)
-    ops[0] = ord("N") if b_rows else ord("T")
-    ops[1] = ord("N") if a_rows else ord("T")
+    ops[0] = ord("T") if b_transposed else ord("N")
+    ops[1] = ord("T") if a_transposed else ord("N")
     scalars = np.empty(2, a.dtype)
     scalars[0], scalars[1] = 1.0, 0.0
     args = (ops[0:].ctypes, ops[1:].ctypes, ints[0:].ctypes, ints[1:].ctypes, ints[2:].ctypes,
             scalars[0:].ctypes, b.ctypes, ints[3:].ctypes, a.ctypes, ints[4:].ctypes,
             scalars[1:].ctypes, c.ctypes, ints[5:].ctypes)
-    if itemsize == 4:
+    if a.itemsize == 4:
         _sgemm(*args)
     else:
         _dgemm(*args)
 
 
 @njit(parallel=True, cache=True)
-def _split_gemm(a, b, c, parts):
-    """c = a @ b, c cut into ``parts`` blocks along its longer side, one gemm per block."""
-    m, n = c.shape
+def _split_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, parts):
+    """c = op(a) @ op(b) (see :func:`_gemm`), c cut into ``parts`` blocks along its longer side."""
     by_columns = n >= m
     length = n if by_columns else m
     for part in prange(parts):
         start, stop = length * part // parts, length * (part + 1) // parts
         if by_columns:
-            _gemm(a, b[:, start:stop], c[:, start:stop])
+            b_start = start * ldb if b_transposed else start
+            _gemm(m, stop - start, k, a, lda, a_transposed, b[b_start:], ldb, b_transposed, c[start:], ldc)
         else:
-            _gemm(a[start:stop], b, c[start:stop])
+            a_start = start if a_transposed else start * lda
+            _gemm(stop - start, n, k, a[a_start:], lda, a_transposed, b, ldb, b_transposed, c[start * ldc:], ldc)
 
 
-def _blas_ready(x: np.ndarray) -> np.ndarray:
-    """x itself if its rows or its columns are contiguous (what gemm reads), else a copy."""
-    return x if x.flags.c_contiguous or x.flags.f_contiguous else np.ascontiguousarray(x)
+def _storage(x: np.ndarray) -> tuple[np.ndarray, int, bool]:
+    """(flat row-major buffer, leading dimension, transposed?) of a matrix, copied only if neither its rows
+    nor its columns are contiguous."""
+    if not x.flags.c_contiguous and x.flags.f_contiguous:
+        return x.T.reshape(-1), max(x.shape[0], 1), True
+    x = np.ascontiguousarray(x)
+    return x.reshape(-1), max(x.shape[1], 1), False
 
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -161,5 +158,5 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         out[...] = 0
         return out
     parts = PARTS if 2 * m * n * k >= MIN_SPLIT_FLOPS else 1
-    _split_gemm(_blas_ready(a), _blas_ready(b), out, parts)
+    _split_gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, parts)
     return out
