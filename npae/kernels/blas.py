@@ -4,8 +4,12 @@ C (M, N) is cut along its longer side into ``parts`` blocks: columns
 C[:, j0:j1] = A B[:, j0:j1], or rows C[i0:i1] = A[i0:i1] B.  Each block is one
 call of BLAS's gemm on strided blocks (no copies), made from a ``prange`` loop,
 so the two cores each multiply half of the matrix while BLAS itself stays on
-one thread.  No sum is split, so every entry of C is the same dot product,
-whatever the cut.
+one thread.  No sum is split (each entry of C is one row-by-column dot
+product), but which BLAS micro-kernel computes an entry can depend on the
+cut, and with it the last bits; so the cut is fixed (:data:`PARTS`) and the
+result does not depend on the number of threads.  Measured on 2 cores: the
+talk preset's training step takes 0.74x the time of one BLAS call per product
+(``benchmarks/bench_blas.py``, docs/benchmarks.md).
 
 Why not a multi-threaded BLAS: its workers keep spinning after each call and
 compete with Numba's for the same cores.  Measured on 2 cores, one training
@@ -157,6 +161,9 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     if k == 0:
         out[...] = 0
         return out
-    parts = PARTS if 2 * m * n * k >= MIN_SPLIT_FLOPS else 1
-    _split_gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, parts)
+    operands = (m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n)
+    if 2 * m * n * k >= MIN_SPLIT_FLOPS:
+        _split_gemm(*operands, PARTS)
+    else:
+        _gemm(*operands)
     return out
