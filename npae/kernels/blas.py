@@ -7,9 +7,9 @@ so the two cores each multiply half of the matrix while BLAS itself stays on
 one thread.  No sum is split (each entry of C is one row-by-column dot
 product), but which BLAS micro-kernel computes an entry can depend on the
 cut, and with it the last bits; so the cut is fixed (:data:`PARTS`) and the
-result does not depend on the number of threads.  Measured on 2 cores: the
-talk preset's training step takes 0.74x the time of one BLAS call per product
-(``benchmarks/bench_blas.py``, docs/benchmarks.md).
+result does not depend on the number of threads.  Measured on 2 cores: a
+training step of the talk model takes 0.73-1.00x the time of one BLAS call per
+product, ``npae train`` 0.69x (``benchmarks/bench_blas.py``, docs/benchmarks.md).
 
 Why not a multi-threaded BLAS: its workers keep spinning after each call and
 compete with Numba's for the same cores.  Measured on 2 cores, one training
