@@ -281,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Check every layer's backward pass of a preset model in float64.")
     check.add_argument("--preset", choices=["talk", "official"], default="talk", help="model preset")
     check.add_argument("--latent-dim", type=positive_int, default=1, help="size of the latent code")
-    check.add_argument("--channels", type=positive_int, default=None, help="hidden channels (default: the preset's)")
+    check.add_argument("--channels", type=channel_widths, default=None,
+                       help="hidden channels: one width, or one per block such as 4,4,4,8,8 (default: the preset's)")
     check.add_argument("--batch", type=positive_int, default=2, help="images in the checked batch")
     check.add_argument("--max-elements", type=positive_int, default=64,
                        help="entries checked one by one per array (plus random directions)")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from npae import load_checkpoint
-from npae.cli import main
+from npae.cli import build_parser, main
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,9 @@ def test_gradcheck_command(capsys):
     assert main(["gradcheck", "--preset", "official", "--max-elements", "8"]) == 0
     printed = capsys.readouterr().out
     assert "encoder.0" in printed and "FAILED" not in printed
+    assert build_parser().parse_args(["gradcheck", "--channels", "2,2,3,4,4"]).channels == [2, 2, 3, 4, 4]
+    assert main(["gradcheck", "--channels", "2,2,3,4,4", "--batch", "1", "--max-elements", "4"]) == 0
+    assert "FAILED" not in capsys.readouterr().out
 
 
 def test_bad_arguments_are_reported(tmp_path, capsys):
