@@ -5,8 +5,8 @@ jitted kernel, ``"numpy"`` the reference.  This package imports nothing else
 of npae.
 """
 from .adam import adam_update
-from .blas import matmul
 from .backend import BACKENDS, get_backend, set_backend, use_backend
+from .blas import matmul
 from .conv import col2im, im2col
 from .pointwise import leaky_relu, leaky_relu_backward
 from .sampling import bilinear, bilinear_adjoint, bilinear_matrix, block_sum, nearest, subsample, zero_insert

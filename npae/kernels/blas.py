@@ -140,8 +140,9 @@ def _storage(x: np.ndarray) -> tuple[np.ndarray, int, bool]:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """a (M, K) @ b (K, N) -> (M, N), into ``out`` if given (C-contiguous, a's dtype).
 
-    On the numpy backend this is ``np.matmul``; on the Numba backend it is
-    :func:`_split_gemm` (same products, same dot products, both cores).
+    On the numpy backend this is ``np.matmul``; on the Numba backend one gemm call
+    (:func:`_gemm`), or :data:`PARTS` of them on Numba's threads (:func:`_split_gemm`)
+    for a product of at least :data:`MIN_SPLIT_FLOPS`.
     """
     if not numba_active():
         return np.matmul(a, b, out=out)

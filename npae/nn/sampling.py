@@ -7,8 +7,6 @@ convolution" means in the talk.  ``"nearest"`` repeats pixels and
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import kernels
 from .layer import Layer, as_pair, check_grad, check_input
 
