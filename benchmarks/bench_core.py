@@ -1,6 +1,6 @@
 """npae against PyTorch on the same function: the twin model, its check, step builders and a per-layer table.
 
-    python benchmarks/bench_core.py [--channels 8] [--batch 64] [--upsampling zeros] [--repeats 25]
+    python benchmarks/bench_core.py [--channels 8 | 16,16,32,64,64] [--batch 64] [--upsampling zeros] [--repeats 25]
 
 A ratio counts only between two programs that compute the same function.  :func:`torch_twin`
 builds, layer by layer, the PyTorch model that computes what an npae model computes (same
@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 import npae
+from npae.cli import channel_widths
 from npae.models import disk_autoencoder
 from npae.report import cpu_name
 
@@ -220,7 +221,8 @@ def print_layers(rows) -> None:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--channels", type=int, default=8)
+    parser.add_argument("--channels", type=channel_widths, default=8,
+                        help="one width for every block, or one per block such as 16,16,32,64,64 (the preset's)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--upsampling", choices=["zeros", "nearest", "bilinear"], default="zeros")
     parser.add_argument("--repeats", type=int, default=25)
