@@ -39,9 +39,10 @@ def one_blas_call(a, b, out=None):
 PRODUCTS = {"split": blas.matmul, "one call": one_blas_call}
 
 
-def with_product(name, function):
+def with_product(product, function):
+    """``function`` run with the convolutions' matrix product set to ``product``."""
     def run():
-        conv_module.matmul = PRODUCTS[name]
+        conv_module.matmul = product
         return function()
     return run
 
@@ -51,7 +52,7 @@ def check_same_step(channels, batch, upsampling, x) -> float:
     weights = []
     for name in PRODUCTS:
         model = bench_core.talk_model(channels, upsampling)
-        with_product(name, bench_core.npae_step(model, x))()
+        with_product(PRODUCTS[name], bench_core.npae_step(model, x))()
         weights.append(np.concatenate([p.ravel() for p in model.params.values()]))
     return float(np.max(np.abs(weights[0] - weights[1])) / np.max(np.abs(weights[1])))
 
@@ -61,8 +62,8 @@ def step_rows(repeats: int) -> list[dict]:
     for channels, batch, upsampling in POINTS:
         x = npae.data.disks(batch, 64, rng=np.random.default_rng(0))[0]
         difference = check_same_step(channels, batch, upsampling, x)
-        functions = {name: with_product(name, bench_core.npae_step(bench_core.talk_model(channels, upsampling), x))
-                     for name in PRODUCTS}
+        functions = {name: with_product(product, bench_core.npae_step(bench_core.talk_model(channels, upsampling), x))
+                     for name, product in PRODUCTS.items()}
         medians = bench_core.interleaved_medians(functions, repeats)
         row = {"channels": channels if np.isscalar(channels) else "-".join(map(str, channels)), "batch": batch,
                "upsampling": upsampling, "weights_rel_difference": difference,
@@ -77,17 +78,20 @@ def product_rows(steps: int = 100) -> list[dict]:
     """Every product of the preset's step: median ms with each implementation (the steps alternate)."""
     x = npae.data.disks(16, 64, rng=np.random.default_rng(0))[0]
     times = defaultdict(list)
-    for name, product in PRODUCTS.items():
-        def timed(a, b, out=None, product=product, name=name):
+
+    def timed(name, product):
+        def call(a, b, out=None):
             start = time.perf_counter()
             result = product(a, b, out=out)
             times[(name, a.shape, b.shape)].append(time.perf_counter() - start)
             return result
-        PRODUCTS[name] = timed
+        return call
+
     step = bench_core.npae_step(bench_core.talk_model(list(TALK_CHANNELS)), x)
+    runs = [with_product(timed(name, product), step) for name, product in PRODUCTS.items()]
     for _ in range(steps):
-        for name in PRODUCTS:
-            with_product(name, step)()
+        for run in runs:
+            run()
     rows = []
     for a_shape, b_shape in dict.fromkeys((a, b) for _, a, b in times):
         flops = 2 * a_shape[0] * a_shape[1] * b_shape[1]
