@@ -103,6 +103,8 @@ def _check_array(name, array, analytic_grad, loss, rng, h, atol, rtol, max_eleme
     non_finite = _non_finite_check(name, array, analytic_grad)
     if non_finite is not None:
         return non_finite
+    if not array.flags.c_contiguous:
+        raise ValueError(f"gradcheck: {name} must be C-contiguous to be perturbed in place")
     flat = array.reshape(-1)
     grad = analytic_grad.reshape(-1)
     if flat.size <= max_elements:
@@ -154,7 +156,7 @@ def gradcheck(target, x, *, h=1e-6, atol=1e-7, rtol=1e-5, seed=0, max_elements=2
     that array, and the report says where.
     """
     rng = np.random.default_rng(seed)
-    x64 = np.array(x, dtype=np.float64)
+    x64 = np.array(x, dtype=np.float64, order="C")
     report = GradcheckReport()
     if hasattr(target, "forward") and hasattr(target, "backward"):
         layer = copy.deepcopy(target)

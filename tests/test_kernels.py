@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from npae import kernels
 import numba
 
-from npae.kernels import adam, blas, conv, pointwise, sampling
+from npae.kernels import adam, bias, blas, conv, pointwise, sampling
 
 
 def assert_close(a, b, rtol=1e-12):
@@ -25,7 +25,7 @@ def conv_geometries(draw):
     pt, pl = draw(st.integers(0, kh)), draw(st.integers(0, kw))
     ho = draw(st.integers(1, (h + 2 * pt) // sh + 1))
     wo = draw(st.integers(1, (w + 2 * pl) // sw + 1))
-    return (n, c, h, w), (kh, kw, sh, sw, pt, pl, ho, wo)
+    return (n, h, w, c), (kh, kw, sh, sw, pt, pl, ho, wo)
 
 
 @given(conv_geometries(), st.sampled_from([np.float32, np.float64]))
@@ -143,3 +143,20 @@ def test_backend_switch_and_unknown_backend():
     assert kernels.get_backend() == "numba"
     with pytest.raises(ValueError, match="unknown backend"):
         kernels.set_backend("cuda")
+
+
+@given(st.integers(1, 300), st.integers(1, 40), st.sampled_from([np.float32, np.float64]))
+def test_bias_kernels_match_reference(rows, channels, dtype):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((rows, channels)).astype(dtype)
+    b = rng.standard_normal(channels).astype(dtype)
+    assert_close(kernels.add_bias(x, b), bias.add_bias_reference(x, b), rtol=0)
+    sums = kernels.column_sums(x)
+    assert sums.dtype == dtype
+    assert_close(sums, bias.column_sums_reference(x), rtol=1e-15 if dtype == np.float64 else 1e-7)
+
+
+def test_column_sums_accumulate_in_float64():
+    """1 then 2^20 times 2^-24: a float32 running sum stays at 1 (each 2^-24 is half an ulp), the sum is 1.0625."""
+    g = np.concatenate([[1.0], np.full(2 ** 20, 2.0 ** -24)]).astype(np.float32)[:, None]
+    assert kernels.column_sums(g)[0] == np.float32(1.0625)

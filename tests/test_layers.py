@@ -274,3 +274,50 @@ def test_grad_out_dtype_must_match_the_forward_pass():
     sigmoid.forward(np.zeros((1, 1, 2, 2), np.float32))
     with pytest.raises(TypeError, match="differs from the forward"):
         sigmoid.backward(np.zeros((1, 1, 2, 2)))
+
+
+def channels_last_copy(x):
+    """The same values as x, (N, C, H, W) shape, channels last in memory."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+LAYOUT_LAYERS = [
+    lambda dtype: Conv2d(3, 4, 3, stride=2, rng=0, dtype=dtype),
+    lambda dtype: Conv2d(1, 4, 3, rng=0, dtype=dtype),
+    lambda dtype: ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, rng=0, dtype=dtype),
+    lambda dtype: ConvTranspose2d(3, 1, 3, stride=2, padding=1, rng=0, dtype=dtype),
+    lambda dtype: Bias(3, dtype=dtype),
+    lambda dtype: LeakyReLU(0.2),
+]
+
+
+@pytest.mark.parametrize("make", LAYOUT_LAYERS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layers_give_the_same_numbers_in_either_memory_layout(make, dtype, rng):
+    """Channels-last and C-contiguous inputs and gradients give bit-identical outputs and gradients; the
+    convolutions and Bias return channels-last arrays, LeakyReLU keeps its input's layout (npae.nn.layout)."""
+    layer = make(dtype)
+    channels = getattr(layer, "in_channels", getattr(layer, "channels", 3))
+    if isinstance(layer, Bias):
+        layer.params["bias"][...] = rng.standard_normal(3)
+    x = rng.standard_normal((2, channels, 5, 6)).astype(dtype)
+    results = []
+    for x_in, grad_layout in ((x, np.ascontiguousarray), (channels_last_copy(x), channels_last_copy),
+                              (channels_last_copy(x), np.ascontiguousarray)):
+        y = layer.forward(x_in)
+        if isinstance(layer, LeakyReLU):
+            assert y.strides == x_in.strides
+        else:
+            assert npae.nn.layout.is_channels_last(y)
+        assert y.dtype == dtype
+        grad = grad_layout(np.random.default_rng(1).standard_normal(y.shape).astype(dtype))
+        grad_x = layer.backward(grad)
+        results.append([y, grad_x, *(g.copy() for g in layer.grads.values())])
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert a.shape == b.shape and np.array_equal(a, b)
+
+
+def test_gradcheck_takes_a_channels_last_input(rng):
+    x = channels_last_copy(rng.standard_normal((2, 3, 4, 5)))
+    assert npae.gradcheck(Conv2d(3, 2, 3, rng=0), x, raise_on_fail=True)

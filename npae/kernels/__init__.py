@@ -6,6 +6,7 @@ of npae.
 """
 from .adam import adam_update
 from .backend import BACKENDS, get_backend, set_backend, use_backend
+from .bias import add_bias, column_sums
 from .blas import matmul
 from .conv import col2im, im2col
 from .pointwise import leaky_relu, leaky_relu_backward
@@ -13,6 +14,6 @@ from .sampling import bilinear, bilinear_adjoint, bilinear_matrix, block_sum, ne
 
 __all__ = [
     "BACKENDS", "get_backend", "set_backend", "use_backend",
-    "matmul", "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
+    "matmul", "add_bias", "column_sums", "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
     "bilinear", "bilinear_adjoint", "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
 ]

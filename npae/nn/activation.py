@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import kernels
 from .layer import Layer, check_grad, check_input
+from .layout import from_memory, memory, same_layout
 
 
 class LeakyReLU(Layer):
@@ -19,15 +20,16 @@ class LeakyReLU(Layer):
         self._mask = None
 
     def forward(self, x):
-        x = check_input(self, x)
-        y, self._mask = kernels.leaky_relu(x, self.alpha)
-        return y
+        x = check_input(self, x, keep_layout=True)
+        y, mask = kernels.leaky_relu(memory(x), self.alpha)
+        self._mask = from_memory(mask, x)
+        return from_memory(y, x)
 
     def backward(self, grad_out):
         if self._mask is None:
             raise RuntimeError("LeakyReLU: backward called before forward")
-        grad_out = check_grad(self, grad_out, self._mask.shape)
-        return kernels.leaky_relu_backward(grad_out, self._mask, self.alpha)
+        grad_out = same_layout(check_grad(self, grad_out, self._mask.shape, keep_layout=True), self._mask)
+        return from_memory(kernels.leaky_relu_backward(memory(grad_out), memory(self._mask), self.alpha), grad_out)
 
     def extra_repr(self):
         return f"alpha={self.alpha}"

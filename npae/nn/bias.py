@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from .layer import Layer, check_dtype, check_grad, check_input
+from .layout import as_nchw, channels_last
 
 
 class Bias(Layer):
     """y[n, c, i, j] = x[n, c, i, j] + b[c];  db[c] = sum_{n,i,j} dy[n, c, i, j].
 
-    Shapes: x, y (N, C, H, W), bias (C,), initialised to 0.  ``backward``
-    overwrites ``grads["bias"]``.
+    Shapes: x, y (N, C, H, W), bias (C,), initialised to 0; y is channels last in memory
+    (:mod:`npae.nn.layout`), where both are one pass over a (pixels, channels) matrix.
+    ``backward`` overwrites ``grads["bias"]``.
     """
 
     def __init__(self, channels, *, dtype=np.float32):
@@ -29,13 +32,14 @@ class Bias(Layer):
 
     def forward(self, x):
         bias = self.params["bias"]
-        x = check_input(self, x, self.channels, bias.dtype)
-        self._shape = x.shape
-        return x + bias[None, :, None, None]
+        x = channels_last(check_input(self, x, self.channels, bias.dtype, keep_layout=True))
+        self._shape = as_nchw(x).shape
+        y = kernels.add_bias(x.reshape(-1, self.channels), bias)
+        return as_nchw(y.reshape(x.shape))
 
     def backward(self, grad_out):
-        grad_out = check_grad(self, grad_out, self._shape)
-        grad_out.sum(axis=(0, 2, 3), out=self.grads["bias"])
+        grad_out = check_grad(self, grad_out, self._shape, keep_layout=True)
+        kernels.column_sums(channels_last(grad_out).reshape(-1, self.channels), out=self.grads["bias"])
         return grad_out
 
     def extra_repr(self):

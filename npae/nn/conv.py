@@ -1,14 +1,14 @@
 """2-D convolution (cross-correlation) and its adjoint, the transposed convolution.
 
-Both are one matrix product on an im2col column matrix (see
-:mod:`npae.kernels.conv`).  With ``cols = im2col(x)`` of shape (C*kh*kw, N*Ho*Wo)
-and ``W`` the weight reshaped to (O, C*kh*kw):
+Both are one matrix product on an im2col column matrix (see :mod:`npae.kernels.conv`), on images
+kept channels last (:mod:`npae.nn.layout`).  With ``cols = im2col(x)`` of shape (N*Ho*Wo, kh*kw*C),
+x and dy as matrices (pixels, channels), and Wm the weight as a (kh*kw*C, O) matrix
+(:func:`weight_matrix`):
 
-    Conv2d:          y = W cols,        dW = dy cols^T,   dx = col2im(W^T dy)
-    ConvTranspose2d: y = col2im(W^T x), dW = x im2col(dy)^T, dx = W im2col(dy)
+    Conv2d:          y = cols Wm,        dWm = cols^T dy,      dx = col2im(dy Wm^T)
+    ConvTranspose2d: y = col2im(x Wm^T), dWm = im2col(dy)^T x, dx = im2col(dy) Wm
 
-where dy, x are in channel-major layout (channels, N*H*W).  The transposed
-convolution is exactly the input-gradient of a convolution, and vice versa.
+The transposed convolution is exactly the input-gradient of a convolution, and vice versa.
 Conv2d keeps its input x for the backward pass and rebuilds cols from it there:
 x is already alive as the previous layer's output, cols would be kh*kw/(sh*sw)
 times larger.
@@ -23,6 +23,7 @@ from .. import kernels
 from ..kernels.blas import matmul
 from .init import as_generator, he_uniform
 from .layer import Layer, as_pair, check_dtype, check_grad, check_input
+from .layout import as_nchw, channels_last
 
 PADDING_MODES = ("same", "valid", "full")
 
@@ -41,9 +42,11 @@ class Geometry:
     wo: int
 
     def im2col(self, x):
+        """(N, H, W, C) -> (N*ho*wo, kh*kw*C)."""
         return kernels.im2col(x, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
 
     def col2im(self, cols, x_shape):
+        """(N*ho*wo, kh*kw*C) -> x_shape (N, H, W, C)."""
         return kernels.col2im(cols, x_shape, self.kh, self.kw, self.sh, self.sw, self.pt, self.pl, self.ho, self.wo)
 
 
@@ -69,20 +72,15 @@ def resolve_padding(padding, kernel: tuple[int, int]) -> tuple[int, int, int, in
     return pair[0], pair[0], pair[1], pair[1]
 
 
-def to_channel_major(x: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (C, N*H*W)."""
-    n_img, channels, h, w = x.shape
-    out = np.empty((channels, n_img * h * w), dtype=x.dtype)
-    np.copyto(out.reshape(channels, n_img, h, w), x.transpose(1, 0, 2, 3))
-    return out
+def weight_matrix(weight: np.ndarray) -> np.ndarray:
+    """(A, B, kh, kw) -> the (kh*kw*B, A) matrix Wm[(di, dj, b), a] = weight[a, b, di, dj] (a copy)."""
+    return np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(-1, weight.shape[0]))
 
 
-def from_channel_major(y2d: np.ndarray, n_img: int, h: int, w: int) -> np.ndarray:
-    """(C, N*H*W) -> (N, C, H, W)."""
-    channels = y2d.shape[0]
-    out = np.empty((n_img, channels, h, w), dtype=y2d.dtype)
-    np.copyto(out, y2d.reshape(channels, n_img, h, w).transpose(1, 0, 2, 3))
-    return out
+def weight_from_matrix(matrix: np.ndarray, out: np.ndarray) -> None:
+    """Write the (kh*kw*B, A) matrix back into ``out`` (A, B, kh, kw): the inverse of :func:`weight_matrix`."""
+    a, b, kh, kw = out.shape
+    out[...] = matrix.reshape(kh, kw, b, a).transpose(3, 2, 0, 1)
 
 
 class _Convolution(Layer):
@@ -111,8 +109,9 @@ class Conv2d(_Convolution):
 
     Shapes: x (N, C, H, W), weight (O, C, kh, kw), y (N, O, Ho, Wo) with
     Ho = (H + pad_top + pad_bottom - kh) // s_h + 1.  ``backward`` overwrites
-    ``grads["weight"]``.  ``forward`` keeps a reference to x (not a copy) for
-    ``backward``: changing x in place in between changes the weight gradient.
+    ``grads["weight"]``.  y is channels last in memory.  ``forward`` keeps x for ``backward`` (a reference
+    when x is channels last, as every convolution's output is): changing x in place in between changes
+    the weight gradient.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding="same",
@@ -138,26 +137,23 @@ class Conv2d(_Convolution):
 
     def forward(self, x):
         weight = self.params["weight"]
-        x = check_input(self, x, self.in_channels, weight.dtype)
-        n_img = x.shape[0]
-        g = self.geometry(x.shape[2], x.shape[3])
-        cols = g.im2col(x)
-        y2d = matmul(weight.reshape(self.out_channels, -1), cols)
+        x = channels_last(check_input(self, x, self.in_channels, weight.dtype, keep_layout=True))
+        g = self.geometry(x.shape[1], x.shape[2])
+        y = matmul(g.im2col(x), weight_matrix(weight))
         self._cache = (x, g)
-        return from_channel_major(y2d, n_img, g.ho, g.wo)
+        return as_nchw(y.reshape(x.shape[0], g.ho, g.wo, self.out_channels))
 
     def backward(self, grad_out):
         if self._cache is None:
             raise RuntimeError("Conv2d: backward called before forward")
         x, g = self._cache
-        grad_out = check_grad(self, grad_out, (x.shape[0], self.out_channels, g.ho, g.wo))
-        weight = self.params["weight"]
-        gy2d = to_channel_major(grad_out)
+        grad_out = check_grad(self, grad_out, (x.shape[0], self.out_channels, g.ho, g.wo), keep_layout=True)
+        grad_y = channels_last(grad_out).reshape(-1, self.out_channels)
         cols = g.im2col(x)
-        matmul(gy2d, cols.T, out=self.grads["weight"].reshape(self.out_channels, -1))
+        weight_from_matrix(matmul(cols.T, grad_y), self.grads["weight"])
         del cols
-        grad_cols = matmul(weight.reshape(self.out_channels, -1).T, gy2d)
-        return g.col2im(grad_cols, x.shape)
+        grad_cols = matmul(grad_y, weight_matrix(self.params["weight"]).T)
+        return as_nchw(g.col2im(grad_cols, x.shape))
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -206,25 +202,23 @@ class ConvTranspose2d(_Convolution):
 
     def forward(self, x):
         weight = self.params["weight"]
-        x = check_input(self, x, self.in_channels, weight.dtype)
-        g, ho, wo = self.geometry(x.shape[2], x.shape[3])
-        out_shape = (x.shape[0], self.out_channels, ho, wo)
-        x2d = to_channel_major(x)
-        cols = matmul(weight.reshape(self.in_channels, -1).T, x2d)
+        x = channels_last(check_input(self, x, self.in_channels, weight.dtype, keep_layout=True))
+        g, ho, wo = self.geometry(x.shape[1], x.shape[2])
+        x2d = x.reshape(-1, self.in_channels)
+        cols = matmul(x2d, weight_matrix(weight).T)
         self._cache = (x.shape, g, x2d)
-        return g.col2im(cols, out_shape)
+        return as_nchw(g.col2im(cols, (x.shape[0], ho, wo, self.out_channels)))
 
     def backward(self, grad_out):
         if self._cache is None:
             raise RuntimeError("ConvTranspose2d: backward called before forward")
         x_shape, g, x2d = self._cache
-        out_shape = self.output_shape(x_shape)
-        grad_out = check_grad(self, grad_out, out_shape)
-        weight = self.params["weight"]
-        cols = g.im2col(grad_out)
-        matmul(x2d, cols.T, out=self.grads["weight"].reshape(self.in_channels, -1))
-        grad_x2d = matmul(weight.reshape(self.in_channels, -1), cols)
-        return from_channel_major(grad_x2d, x_shape[0], x_shape[2], x_shape[3])
+        n_img, h, w, _ = x_shape
+        grad_out = check_grad(self, grad_out, self.output_shape((n_img, self.in_channels, h, w)), keep_layout=True)
+        cols = g.im2col(channels_last(grad_out))
+        weight_from_matrix(matmul(cols.T, x2d), self.grads["weight"])
+        grad_x = matmul(cols, weight_matrix(self.params["weight"]))
+        return as_nchw(grad_x.reshape(x_shape))
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

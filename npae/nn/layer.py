@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layout import compact
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -28,8 +30,10 @@ def check_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def check_input(layer: "Layer", x, channels: int | None = None, dtype=None) -> np.ndarray:
-    """Validate an NCHW input: an ndarray, 4-D, float32/64, finite-size, right channels and dtype."""
+def check_input(layer: "Layer", x, channels: int | None = None, dtype=None, keep_layout: bool = False) -> np.ndarray:
+    """Validate an NCHW input: an ndarray, 4-D, float32/64, finite-size, right channels and dtype.
+
+    Returns it C-contiguous, or with ``keep_layout`` channels last if it was (:mod:`npae.nn.layout`)."""
     name = type(layer).__name__
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: input must be a numpy array, got {type(x).__name__}")
@@ -45,11 +49,11 @@ def check_input(layer: "Layer", x, channels: int | None = None, dtype=None) -> n
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{name}: expected {channels} input channels, got shape {x.shape}")
     layer.forward_dtype = x.dtype
-    return np.ascontiguousarray(x)
+    return compact(x) if keep_layout else np.ascontiguousarray(x)
 
 
-def check_grad(layer: "Layer", grad_out, expected_shape: tuple[int, ...]) -> np.ndarray:
-    """Validate dL/d(output): called after forward, with the output's shape."""
+def check_grad(layer: "Layer", grad_out, expected_shape: tuple[int, ...], keep_layout: bool = False) -> np.ndarray:
+    """Validate dL/d(output): called after forward, with the output's shape; returned as :func:`check_input` does."""
     name = type(layer).__name__
     if expected_shape is None:
         raise RuntimeError(f"{name}: backward called before forward")
@@ -59,7 +63,7 @@ def check_grad(layer: "Layer", grad_out, expected_shape: tuple[int, ...]) -> np.
     forward_dtype = getattr(layer, "forward_dtype", None)
     if forward_dtype is not None and grad_out.dtype != forward_dtype:
         raise TypeError(f"{name}: grad_out dtype {grad_out.dtype} differs from the forward pass's {forward_dtype}")
-    return np.ascontiguousarray(grad_out)
+    return compact(grad_out) if keep_layout else np.ascontiguousarray(grad_out)
 
 
 def as_pair(value, what: str) -> tuple[int, int]:

@@ -1,0 +1,62 @@
+"""Where the numbers of an image batch lie in memory: channels last, seen in (N, C, H, W) order.
+
+Every layer takes and returns arrays of shape (N, C, H, W), PyTorch's order.  The convolutions,
+Bias and LeakyReLU keep them *channels last* in memory: they return ``y.transpose(0, 3, 1, 2)``,
+the (N, C, H, W) view of a C-contiguous (N, H, W, C) array ``y``.  The convolutions' matrix
+products then read and write whole channel vectors, and nothing is copied between layouts from
+one layer to the next.  Shapes, indexing and values are those of any array; only ``strides`` tell.
+
+A layer that needs one layout asks for it (:func:`channels_last`, ``np.ascontiguousarray``); a copy
+is made only when the array is in the other one.  Elementwise kernels work on :func:`memory` of
+arrays in one layout (:func:`same_layout`, :func:`from_memory`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def is_channels_last(x: np.ndarray) -> bool:
+    """True if the (N, C, H, W) array ``x`` is the view of a C-contiguous (N, H, W, C) array."""
+    return x.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def channels_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> C-contiguous (N, H, W, C): a view if ``x`` is channels last, else a copy."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+def as_nchw(y: np.ndarray) -> np.ndarray:
+    """(N, H, W, C) -> its (N, C, H, W) view."""
+    return y.transpose(0, 3, 1, 2)
+
+
+def compact(x: np.ndarray) -> np.ndarray:
+    """``x`` if it is C-contiguous or channels last, else a C-contiguous copy."""
+    if x.flags.c_contiguous or (x.ndim == 4 and is_channels_last(x)):
+        return x
+    return np.ascontiguousarray(x)
+
+
+def same_layout(x: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """``x`` in the memory layout of the compact array ``template`` (a copy only if it differs)."""
+    if template.flags.c_contiguous:
+        return np.ascontiguousarray(x)
+    return as_nchw(channels_last(x))
+
+
+def memory(x: np.ndarray) -> np.ndarray:
+    """The 1-D view of a compact array's numbers in memory order."""
+    if x.flags.c_contiguous:
+        return x.reshape(-1)
+    if x.ndim == 4 and is_channels_last(x):
+        return x.transpose(0, 2, 3, 1).reshape(-1)
+    raise ValueError(f"memory: array of shape {x.shape} and strides {x.strides} is neither C-contiguous "
+                     "nor channels last")
+
+
+def from_memory(flat: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """The array of ``template``'s shape and layout whose :func:`memory` is the 1-D array ``flat``."""
+    if template.flags.c_contiguous:
+        return flat.reshape(template.shape)
+    n_img, channels, h, w = template.shape
+    return as_nchw(flat.reshape(n_img, h, w, channels))
