@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .allocator import keep_freed_memory
 from .losses import mse_loss
 
 
@@ -110,7 +111,9 @@ def training_step(model, optimizer, batch: np.ndarray, objective: Callable | Non
     Raises :class:`TrainingDiverged` naming the culprit, with model and optimiser unchanged, if the loss or a
     gradient is not finite, if the loss exceeds ``max_loss`` (a finite blow-up), or if the update made a
     parameter or an Adam moment overflow.  Overflow is detected here, so numpy's warnings about it are muted.
+    The first step keeps freed memory in the process for the next ones (:mod:`npae.allocator`).
     """
+    keep_freed_memory()
     objective = reconstruction() if objective is None else objective
     where = f" at {step_label}" if step_label else ""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
