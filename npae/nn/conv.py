@@ -166,8 +166,8 @@ class ConvTranspose2d(_Convolution):
     The adjoint of :class:`Conv2d` with the same weight: y = Conv2d'(x), the
     input-gradient of a stride-s convolution.  Shapes: x (N, C, H, W), weight
     (C, O, kh, kw) (PyTorch's layout), y (N, O, Ho, Wo) with
-    Ho = (H - 1) s_h - 2 p_h + kh + output_padding_h.  ``backward`` overwrites
-    ``grads["weight"]``.
+    Ho = (H - 1) s_h - 2 p_h + kh + output_padding_h; y is channels last in memory.
+    ``backward`` overwrites ``grads["weight"]``.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=0,
