@@ -1,6 +1,6 @@
 """npae's training step at another commit against the working tree, in one process, interleaved.
 
-    python benchmarks/bench_versions.py [COMMIT] [--repeats 30]
+    python benchmarks/bench_versions.py [COMMIT] [--repeats 30] [--train]
 
 This virtual machine's speed moves by up to 2x for minutes at a time, so two versions timed in two
 processes minutes apart can differ by more than the change between them.  This script extracts
@@ -8,7 +8,9 @@ processes minutes apart can differ by more than the change between them.  This s
 ``npae_then`` (every import inside npae is relative), imports it beside the working tree's ``npae``,
 checks that both build the same weights and that one step of each leaves them within 1e-4 relative
 (same function, different rounding), then times the steps in turns (medians).  What a version sets
-for the whole process (BLAS threads, npae.allocator) then holds for both.
+for the whole process (BLAS threads, npae.allocator) then holds for both.  ``--train`` also runs the
+Trainer of ``npae train`` (talk preset, seed 0, no checkpoints) of both versions in turns of 500 steps
+to the end, and prints each one's total seconds and test MSE.
 """
 from __future__ import annotations
 
@@ -74,10 +76,33 @@ def compare(then, channels, batch, upsampling, repeats: int) -> dict:
             "weights_rel_difference": difference}
 
 
+def trainer(package):
+    """The Trainer ``npae train`` runs for the talk preset and seed 0, without a run folder."""
+    model = package.disk_autoencoder("talk", rng=np.random.default_rng([0, 0]))
+    return package.train.Trainer(model, package.train.default_config("talk", seed=0, checkpoint_every=0))
+
+
+def compare_trainers(then, chunk: int = 500) -> dict:
+    """Seconds each version's Trainer spends in its steps (the two alternate every ``chunk`` steps), test MSE."""
+    trainers = {"then": trainer(then), "now": trainer(npae)}
+    seconds = {name: 0.0 for name in trainers}
+    steps = trainers["now"].config.steps
+    for until in range(chunk, steps + chunk, chunk):
+        for name, run in trainers.items():
+            start = time.perf_counter()
+            run.run(until=min(until, steps), progress=False)
+            seconds[name] += time.perf_counter() - start
+    test = npae.data.disks(300, 64, rng=np.random.default_rng(12345))[0]
+    mse = {name: float(np.mean((run.model.forward(test) - test) ** 2)) for name, run in trainers.items()}
+    return {"steps": steps, **{f"{name}_seconds": seconds[name] for name in trainers},
+            **{f"{name}_test_mse": mse[name] for name in trainers}}
+
+
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("commit", nargs="?", default="HEAD")
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--train", action="store_true", help="also time the Trainer of `npae train`, in turns")
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -91,6 +116,12 @@ def main(argv=None) -> list[dict]:
             name = channels if np.isscalar(channels) else "-".join(map(str, channels))
             print(f"{name:<15} {upsampling:<9} {batch:>4} {row['then_ms']:8.2f} {row['now_ms']:8.2f} "
                   f"{row['now_ms'] / row['then_ms']:9.2f}  {row['weights_rel_difference']:.1e}", flush=True)
+        if args.train:
+            row = compare_trainers(then)
+            rows.append(row)
+            print(f"\nnpae train's Trainer, {row['steps']} steps in turns of 500: then {row['then_seconds']:.1f} s, "
+                  f"now {row['now_seconds']:.1f} s ({row['now_seconds'] / row['then_seconds']:.2f}); test MSE on "
+                  f"300 disks then {row['then_test_mse']:.4e}, now {row['now_test_mse']:.4e}")
     return rows
 
 
