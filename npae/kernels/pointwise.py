@@ -13,8 +13,17 @@ from .backend import numba_active
 
 
 @njit(parallel=True, cache=True)
+def _leaky_relu_numba(x, alpha, out, mask):
+    """out = x where x > 0, alpha * x elsewhere; mask = x > 0 (one pass)."""
+    for k in prange(x.size):
+        positive = x[k] > 0
+        mask[k] = positive
+        out[k] = x[k] if positive else alpha * x[k]
+
+
+@njit(parallel=True, cache=True)
 def _scale_negatives_numba(values, mask, alpha, out):
-    """out = values where mask, alpha * values elsewhere (the forward pass and the backward pass alike)."""
+    """out = values where mask, alpha * values elsewhere (the backward pass: values = dL/dy)."""
     for k in prange(values.size):
         out[k] = values[k] if mask[k] else alpha * values[k]
 
@@ -32,9 +41,9 @@ def leaky_relu(x, alpha):
     """Return (phi_a(x), x > 0) for a C-contiguous float array x."""
     if not numba_active():
         return leaky_relu_reference(x, alpha)
-    mask = np.greater(x, 0)
+    mask = np.empty(x.shape, dtype=np.bool_)
     y = np.empty_like(x)
-    _scale_negatives_numba(x.reshape(-1), mask.reshape(-1), x.dtype.type(alpha), y.reshape(-1))
+    _leaky_relu_numba(x.reshape(-1), x.dtype.type(alpha), y.reshape(-1), mask.reshape(-1))
     return y, mask
 
 
