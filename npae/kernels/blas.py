@@ -8,7 +8,7 @@ one thread.  No sum is split (each entry of C is one row-by-column dot
 product), but which BLAS micro-kernel computes an entry can depend on the
 cut, and with it the last bits; so the cut is fixed (:data:`PARTS`) and the
 result does not depend on the number of threads.  Measured on 2 cores: a
-training step of the talk model takes 0.73-1.00x the time of one BLAS call per
+training step of the talk model takes 0.73-1.04x the time of one BLAS call per
 product, ``npae train`` 0.69x (``benchmarks/bench_blas.py``, docs/benchmarks.md).
 
 Why not a multi-threaded BLAS: its workers keep spinning after each call and
