@@ -107,6 +107,7 @@ def main(argv=None) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         then = import_at(args.commit, Path(folder))
+        sys.path.remove(folder)
         print(f"training step, float32, 64 x 64, median ms of {args.repeats} interleaved: npae at {args.commit} "
               "('then') and the working tree ('now')")
         print(f"{'channels':<15} {'decoder':<9} {'B':>4} {'then':>8} {'now':>8} {'now/then':>9}  weights differ")

@@ -147,7 +147,8 @@ def gradcheck(target, x, *, h=1e-6, atol=1e-7, rtol=1e-5, seed=0, max_elements=2
     target : a layer (``forward``/``backward``/``params``/``grads``) or a function
         ``f(x) -> (value, dvalue/dx)`` such as ``lambda p: mse_loss(p, t)``.
         A layer is deep-copied and converted to float64; the original is untouched.
-    x : the input array; it is converted to float64.
+    x : the input array; it is converted to float64, C-contiguous (the layers' channels-last paths give
+        the same numbers bit for bit, tests/test_layers.py).
     h : finite-difference step.  ``atol``, ``rtol``: an entry passes when
         |numeric - analytic| <= atol + rtol * max(|numeric|, |analytic|).
     Returns a :class:`GradcheckReport` (truthy when every array passes); with

@@ -123,6 +123,11 @@ def test_leaky_relu_kernels_match_reference(dtype):
     g = rng.standard_normal(x.shape).astype(dtype)
     assert_close(kernels.leaky_relu_backward(g, mask, 0.2), pointwise.leaky_relu_backward_reference(g, mask, 0.2),
                  rtol=0)
+    x_t, g_t = x.transpose(0, 2, 3, 1), g.transpose(0, 2, 3, 1)
+    y_t, mask_t = kernels.leaky_relu(x_t, 0.2)
+    assert_close(y_t, pointwise.leaky_relu_reference(x_t, 0.2)[0], rtol=0)
+    assert_close(kernels.leaky_relu_backward(g_t, mask_t, 0.2),
+                 pointwise.leaky_relu_backward_reference(g_t, mask_t, 0.2), rtol=0)
 
 
 def test_adam_kernel_matches_reference():

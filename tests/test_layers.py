@@ -321,3 +321,13 @@ def test_layers_give_the_same_numbers_in_either_memory_layout(make, dtype, rng):
 def test_gradcheck_takes_a_channels_last_input(rng):
     x = channels_last_copy(rng.standard_normal((2, 3, 4, 5)))
     assert npae.gradcheck(Conv2d(3, 2, 3, rng=0), x, raise_on_fail=True)
+
+
+def test_layers_take_strided_and_reversed_inputs(rng):
+    """An input in neither layout (a slice, negative strides) gives the numbers of its C-contiguous copy."""
+    base = rng.standard_normal((2, 3, 7, 10))
+    for x in (base[:, :, ::-1], base[:, :, :, ::2], base.transpose(0, 1, 3, 2)[:, :, 1:]):
+        for layer in (Conv2d(3, 2, 3, stride=2, rng=0, dtype=np.float64), Bias(3, dtype=np.float64), LeakyReLU(0.1),
+                      ConvTranspose2d(3, 2, 3, stride=2, rng=0, dtype=np.float64)):
+            y = layer.forward(x)
+            assert np.array_equal(y, layer.forward(np.ascontiguousarray(x)))

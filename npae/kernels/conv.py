@@ -97,6 +97,7 @@ def _im2col_plane_numba(images, table, cols):
     """cols (N*Ho*Wo, kh*kw) from single-channel images (N, H*W): one task per image, one pass per tap."""
     n_img, hw = images.shape
     taps, howo = table.shape
+    outside = np.uint64(hw)
     for n in prange(n_img):
         image = images[n]
         block = cols[n * howo:(n + 1) * howo]
@@ -104,7 +105,7 @@ def _im2col_plane_numba(images, table, cols):
             source = table[t]
             for p in range(howo):
                 k = source[p]
-                block[p, t] = image[k] if k < hw else 0
+                block[p, t] = image[k] if k < outside else 0
 
 
 @njit(parallel=True, cache=True)
@@ -112,6 +113,7 @@ def _col2im_plane_numba(cols, table, images):
     """Adjoint of :func:`_im2col_plane_numba`: images (N, H*W) from cols (N*Ho*Wo, kh*kw)."""
     n_img, hw = images.shape
     taps, howo = table.shape
+    outside = np.uint64(hw)
     for n in prange(n_img):
         image = images[n]
         image[:] = 0
@@ -120,7 +122,7 @@ def _col2im_plane_numba(cols, table, images):
             target = table[t]
             for p in range(howo):
                 k = target[p]
-                if k < hw:
+                if k < outside:
                     image[k] += block[p, t]
 
 

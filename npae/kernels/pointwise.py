@@ -38,19 +38,21 @@ def leaky_relu_backward_reference(g, mask, alpha):
 
 
 def leaky_relu(x, alpha):
-    """Return (phi_a(x), x > 0) for a C-contiguous float array x."""
+    """Return (phi_a(x), x > 0) for a float array x of any shape, both of x's shape and C-contiguous."""
     if not numba_active():
         return leaky_relu_reference(x, alpha)
+    x = np.ascontiguousarray(x)
     mask = np.empty(x.shape, dtype=np.bool_)
-    y = np.empty_like(x)
+    y = np.empty(x.shape, dtype=x.dtype)
     _leaky_relu_numba(x.reshape(-1), x.dtype.type(alpha), y.reshape(-1), mask.reshape(-1))
     return y, mask
 
 
 def leaky_relu_backward(g, mask, alpha):
-    """Return g * phi_a'(x), with the mask x > 0 kept by the forward pass."""
+    """Return g * phi_a'(x) (g's shape, C-contiguous), with the mask x > 0 of the forward pass (same shape)."""
     if not numba_active():
         return leaky_relu_backward_reference(g, mask, alpha)
-    out = np.empty_like(g)
+    g, mask = np.ascontiguousarray(g), np.ascontiguousarray(mask)
+    out = np.empty(g.shape, dtype=g.dtype)
     _scale_negatives_numba(g.reshape(-1), mask.reshape(-1), g.dtype.type(alpha), out.reshape(-1))
     return out

@@ -110,8 +110,8 @@ class Conv2d(_Convolution):
     Shapes: x (N, C, H, W), weight (O, C, kh, kw), y (N, O, Ho, Wo) with
     Ho = (H + pad_top + pad_bottom - kh) // s_h + 1.  ``backward`` overwrites
     ``grads["weight"]``.  y is channels last in memory.  ``forward`` keeps x for ``backward`` (a reference
-    when x is channels last, as every convolution's output is): changing x in place in between changes
-    the weight gradient.
+    when x is channels last, as every convolution's output is, or has one channel): changing x in place in
+    between changes the weight gradient.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding="same",
@@ -167,7 +167,9 @@ class ConvTranspose2d(_Convolution):
     input-gradient of a stride-s convolution.  Shapes: x (N, C, H, W), weight
     (C, O, kh, kw) (PyTorch's layout), y (N, O, Ho, Wo) with
     Ho = (H - 1) s_h - 2 p_h + kh + output_padding_h; y is channels last in memory.
-    ``backward`` overwrites ``grads["weight"]``.
+    ``backward`` overwrites ``grads["weight"]``.  ``forward`` keeps x for ``backward`` (a reference when x
+    is channels last, as every convolution's output is, or has one channel): changing x in place in
+    between changes the weight gradient.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding=0,

@@ -1,8 +1,8 @@
 """Where the numbers of an image batch lie in memory: channels last, seen in (N, C, H, W) order.
 
-Every layer takes and returns arrays of shape (N, C, H, W), PyTorch's order.  The convolutions,
-Bias and LeakyReLU keep them *channels last* in memory: they return ``y.transpose(0, 3, 1, 2)``,
-the (N, C, H, W) view of a C-contiguous (N, H, W, C) array ``y``.  The convolutions' matrix
+Every layer takes and returns arrays of shape (N, C, H, W), PyTorch's order.  The convolutions
+and Bias return them *channels last* in memory: ``y.transpose(0, 3, 1, 2)``, the (N, C, H, W) view
+of a C-contiguous (N, H, W, C) array ``y``; LeakyReLU returns its input's layout.  The convolutions' matrix
 products then read and write whole channel vectors, and nothing is copied between layouts from
 one layer to the next.  Shapes, indexing and values are those of any array; only ``strides`` tell.
 
@@ -31,21 +31,21 @@ def as_nchw(y: np.ndarray) -> np.ndarray:
 
 
 def compact(x: np.ndarray) -> np.ndarray:
-    """``x`` if it is C-contiguous or channels last, else a C-contiguous copy."""
+    """``x`` (any shape) if it is C-contiguous or, 4-D, channels last; else a C-contiguous copy."""
     if x.flags.c_contiguous or (x.ndim == 4 and is_channels_last(x)):
         return x
     return np.ascontiguousarray(x)
 
 
 def same_layout(x: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """``x`` in the memory layout of the compact array ``template`` (a copy only if it differs)."""
+    """``x`` (N, C, H, W) in the memory layout of the compact ``template`` of the same shape (a copy only if it differs)."""
     if template.flags.c_contiguous:
         return np.ascontiguousarray(x)
     return as_nchw(channels_last(x))
 
 
 def memory(x: np.ndarray) -> np.ndarray:
-    """The 1-D view of a compact array's numbers in memory order."""
+    """The 1-D view (size,) of a compact array's numbers in memory order."""
     if x.flags.c_contiguous:
         return x.reshape(-1)
     if x.ndim == 4 and is_channels_last(x):
