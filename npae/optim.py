@@ -3,6 +3,10 @@
 Their state is public: ``opt.step_count`` and, per parameter name,
 ``opt.state[name]`` (``{"m": ..., "v": ...}`` for Adam, ``{"velocity": ...}``
 for SGD with momentum), so every moment can be inspected between steps.
+
+A step is all or nothing: every update is first worked out without writing (``fault``), and if a
+gradient holds NaN or inf, or an update would leave one in a parameter or a moment, ``step`` raises
+:class:`NonFiniteUpdate` with every array as it was.
 """
 from __future__ import annotations
 
@@ -13,8 +17,25 @@ import numpy as np
 from . import kernels
 
 
+class NonFiniteUpdate(FloatingPointError):
+    """A step refused, nothing changed: the gradient of ``name`` holds NaN or inf (``what`` is "gradient"), or its
+    update would leave one in ``what`` ("parameter" or a moment's name)."""
+
+    def __init__(self, name: str, what: str):
+        self.name, self.what = name, what
+        if what == "gradient":
+            message = f"the gradient of {name} holds NaN or inf"
+        else:
+            array = name if what == "parameter" else f"{name}/{what}"
+            message = f"the update overflowed: {array} would hold NaN or inf, so the step was not applied"
+        super().__init__(message)
+
+
 class Optimizer:
-    """Common part: which parameters to update, which of them get weight decay."""
+    """Common part: which parameters to update, which of them get weight decay, the all-or-nothing step.
+
+    A subclass says what one parameter's update would make non-finite (``fault``) and applies it (``update``).
+    """
 
     def __init__(self, model, lr: float, weight_decay: float = 0.0,
                  decay: Callable[[str], bool] | None = None):
@@ -40,6 +61,28 @@ class Optimizer:
         if params.keys() != grads.keys():
             raise ValueError("model.params and model.grads have different keys")
         return [(name, params[name], grads[name]) for name in params]
+
+    def step(self) -> None:
+        """Update every parameter, or none: raises :class:`NonFiniteUpdate` before writing anything if a
+        gradient (with weight decay) holds NaN or inf or an update would leave one behind."""
+        t = self.step_count + 1
+        pairs = [(name, param, np.ascontiguousarray(self.gradient(name, param, grad)))
+                 for name, param, grad in self._pairs()]
+        for name, param, grad in pairs:
+            what = self.fault(name, param, grad, t)
+            if what is not None:
+                raise NonFiniteUpdate(name, what)
+        for name, param, grad in pairs:
+            self.update(name, param, grad, t)
+        self.step_count = t
+
+    def fault(self, name: str, param: np.ndarray, grad: np.ndarray, t: int) -> str | None:
+        """What step t's update of ``param`` would make non-finite ("gradient", "parameter", a moment), or None."""
+        raise NotImplementedError
+
+    def update(self, name: str, param: np.ndarray, grad: np.ndarray, t: int) -> None:
+        """Step t's update of ``param`` and its moments, in place."""
+        raise NotImplementedError
 
     def zero_grad(self) -> None:
         for grad in self.model.grads.values():
@@ -110,16 +153,15 @@ class Adam(Optimizer):
     def moment_names(self):
         return ("m", "v")
 
-    def step(self) -> None:
-        self.step_count += 1
-        b1, b2 = self.betas
-        for name, param, grad in self._pairs():
-            if name not in self.state:
-                self.state[name] = {"m": np.zeros_like(param), "v": np.zeros_like(param)}
-            moments = self.state[name]
-            grad = np.ascontiguousarray(self.gradient(name, param, grad))
-            kernels.adam_update(param, grad, moments["m"], moments["v"],
-                                self.lr, b1, b2, self.eps, self.step_count)
+    def fault(self, name, param, grad, t):
+        moments = self.state.get(name) or {"m": np.zeros_like(param), "v": np.zeros_like(param)}
+        return kernels.adam_fault(param, grad, moments["m"], moments["v"], self.lr, *self.betas, self.eps, t)
+
+    def update(self, name, param, grad, t):
+        if name not in self.state:
+            self.state[name] = {"m": np.zeros_like(param), "v": np.zeros_like(param)}
+        moments = self.state[name]
+        kernels.adam_update(param, grad, moments["m"], moments["v"], self.lr, *self.betas, self.eps, t)
 
 
 class SGD(Optimizer):
@@ -137,17 +179,26 @@ class SGD(Optimizer):
     def moment_names(self):
         return ("velocity",) if self.momentum else ()
 
-    def step(self) -> None:
-        self.step_count += 1
-        for name, param, grad in self._pairs():
-            grad = self.gradient(name, param, grad)
-            if self.momentum:
-                if name in self.state:
-                    velocity = self.state[name]["velocity"]
-                    velocity *= param.dtype.type(self.momentum)
-                    velocity += grad
-                else:
-                    self.state[name] = {"velocity": grad.copy()}
-                    velocity = self.state[name]["velocity"]
-                grad = velocity
-            param -= param.dtype.type(self.lr) * grad
+    def velocity(self, name: str, grad: np.ndarray) -> np.ndarray:
+        """The new velocity: g at the first step, mu b + g after (a new array)."""
+        if self.momentum and name in self.state:
+            return self.state[name]["velocity"] * grad.dtype.type(self.momentum) + grad
+        return grad.copy()
+
+    def fault(self, name, param, grad, t):
+        if not np.isfinite(grad).all():
+            return "gradient"
+        velocity = self.velocity(name, grad)
+        if not np.isfinite(velocity).all():
+            return "velocity"
+        if not np.isfinite(param - param.dtype.type(self.lr) * velocity).all():
+            return "parameter"
+        return None
+
+    def update(self, name, param, grad, t):
+        velocity = self.velocity(name, grad)
+        if self.momentum and name in self.state:
+            self.state[name]["velocity"][...] = velocity
+        elif self.momentum:
+            self.state[name] = {"velocity": velocity}
+        param -= param.dtype.type(self.lr) * velocity

@@ -2,9 +2,9 @@
 the Inspector all take it.
 
     loss, dL/dy = objective(model, batch)     forward, loss and backward: fills model.grads
-    refuse a non-finite loss or gradient      nothing has changed yet
-    optimizer.step()                          p <- p - update(g)
-    refuse a non-finite parameter or moment   the step is undone: the previous values are put back
+    refuse a non-finite or blown-up loss      nothing has changed yet
+    optimizer.step()                          p <- p - update(g), or nothing if a gradient holds NaN or inf
+                                              or the update would leave one in a parameter or a moment
 
 A :class:`Tape` passed as ``tape`` records what the step made: every layer's input, output and
 input gradient (when the model is a chain of layers), the parameters before the update, the
@@ -21,6 +21,7 @@ import numpy as np
 
 from .allocator import keep_freed_memory
 from .losses import mse_loss
+from .optim import NonFiniteUpdate
 
 
 class TrainingDiverged(RuntimeError):
@@ -91,26 +92,15 @@ def reconstruction(loss=mse_loss) -> Callable:
     return objective
 
 
-def non_finite(arrays: dict[str, np.ndarray]) -> str | None:
-    """The name of the first array holding NaN or inf, or None."""
-    for name, value in arrays.items():
-        if not np.isfinite(value).all():
-            return name
-    return None
-
-
-def optimizer_arrays(optimizer) -> dict[str, np.ndarray]:
-    return {f"{name}/{key}": value for name, moments in optimizer.state.items() for key, value in moments.items()}
-
-
 def training_step(model, optimizer, batch: np.ndarray, objective: Callable | None = None,
                   tape: Tape | None = None, step_label: str = "", max_loss: float = math.inf) -> float:
     """One step: ``objective(model, batch, tape)`` returns the loss and fills the grads; then the update.
 
     ``batch`` is whatever the objective reads (images, or indices into a training set).
     Raises :class:`TrainingDiverged` naming the culprit, with model and optimiser unchanged, if the loss or a
-    gradient is not finite, if the loss exceeds ``max_loss`` (a finite blow-up), or if the update made a
-    parameter or an Adam moment overflow.  Overflow is detected here, so numpy's warnings about it are muted.
+    gradient is not finite, if the loss exceeds ``max_loss`` (a finite blow-up), or if the update would make
+    a parameter or a moment overflow (the optimiser refuses it: :class:`npae.optim.NonFiniteUpdate`).
+    Overflow is detected here, so numpy's warnings about it are muted.
     The first step keeps freed memory in the process for the next ones (:mod:`npae.allocator`).
     """
     keep_freed_memory()
@@ -122,24 +112,15 @@ def training_step(model, optimizer, batch: np.ndarray, objective: Callable | Non
             raise TrainingDiverged(f"the loss became {loss}{where}")
         if loss > max_loss:
             raise TrainingDiverged(f"the loss blew up to {loss:.3e} (more than the limit {max_loss:.3e}){where}")
-        grads = model.grads
-        culprit = non_finite(grads)
-        if culprit is not None:
-            raise TrainingDiverged(f"the gradient of {culprit} holds NaN or inf{where}")
-        params = model.params
-        before = {name: value.copy() for name, value in params.items()}
-        state_before = optimizer.state_dict()
-        optimizer.step()
-    culprit = non_finite(params) or non_finite(optimizer_arrays(optimizer))
-    if culprit is not None:
-        for name, value in params.items():
-            value[...] = before[name]
-        optimizer.load_state_dict(state_before)
-        raise TrainingDiverged(f"the update overflowed: {culprit} holds NaN or inf after the step{where}")
+        before = {name: value.copy() for name, value in model.params.items()} if tape is not None else {}
+        try:
+            optimizer.step()
+        except NonFiniteUpdate as refused:
+            raise TrainingDiverged(f"{refused}{where}") from None
     if tape is not None:
         tape.loss = loss
         tape.params_before = before
-        tape.grads = {name: value.copy() for name, value in grads.items()}
+        tape.grads = {name: value.copy() for name, value in model.grads.items()}
         tape.moments = {name: {key: value.copy() for key, value in moments.items()}
                         for name, moments in optimizer.state.items()}
     return loss

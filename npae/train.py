@@ -134,7 +134,7 @@ class Trainer:
         self.optimizer = make_optimizer(model, config)
         self.rng = np.random.default_rng(config.seed)
         self.step_count = 0
-        self.loss_history: list[float] = []
+        self.loss_history = []
         self.train_images = None
         if data is not None:
             self.train_images = check_training_data(data, model.dtype)
@@ -159,13 +159,27 @@ class Trainer:
         return TrainingDiverged(f"{error}: training stopped and the model keeps the parameters of step "
                                 f"{self.step_count}")
 
+    @property
+    def loss_history(self) -> list[float]:
+        """The training loss of every step so far; assign a whole new list to replace it."""
+        return self._loss_history
+
+    @loss_history.setter
+    def loss_history(self, losses) -> None:
+        self._loss_history = [float(loss) for loss in losses]
+        self._largest_loss = max(self._loss_history, default=-math.inf)
+
+    def _record(self, loss: float) -> None:
+        self._loss_history.append(loss)
+        self._largest_loss = max(self._largest_loss, loss)
+
     def max_loss(self) -> float:
         """The loss above which a step counts as a blow-up: divergence_factor x the recent median loss, but never
         below the largest loss of the run so far (a loss that has fallen to 1e-6 may rise to 1e-3 and recover)."""
         recent = self.loss_history[-DIVERGENCE_WINDOW:]
         if not self.config.divergence_factor or not recent:
             return math.inf
-        return max(self.config.divergence_factor * float(np.median(recent)), max(self.loss_history))
+        return max(self.config.divergence_factor * float(np.median(recent)), self._largest_loss)
 
     def _step(self, batch: np.ndarray, tape: Tape | None) -> float:
         self.optimizer.lr = self.config.lr_at(self.step_count)
@@ -175,7 +189,7 @@ class Trainer:
         except TrainingDiverged as error:
             raise self._diverged(error) from None
         self.step_count += 1
-        self.loss_history.append(loss)
+        self._record(loss)
         return loss
 
     def train_step(self, batch: np.ndarray) -> float:
@@ -197,7 +211,7 @@ class Trainer:
         except TrainingDiverged as error:
             raise self._diverged(error) from None
         self.step_count += 1
-        self.loss_history.append(record.loss_before)
+        self._record(record.loss_before)
         return record
 
     def steps(self, until: int | None = None) -> Iterator[StepResult]:

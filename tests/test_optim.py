@@ -136,3 +136,60 @@ def test_adam_backends_agree_bit_for_bit_over_many_steps(dtype):
         finals.append((model.params["p"].copy(), opt.state["p"]["v"].copy()))
     np.testing.assert_array_equal(finals[0][0], finals[1][0])
     np.testing.assert_array_equal(finals[0][1], finals[1][1])
+
+
+# All or nothing: a step whose update would leave a NaN or inf anywhere changes nothing.
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_fault_predicts_exactly_what_the_update_would_make_non_finite(backend, dtype):
+    """Near overflow, the dry run's verdict must be the update's outcome, element by element arithmetic included."""
+    big = np.finfo(dtype).max
+    rng = np.random.default_rng(5)
+    seen = set()
+    with npae.kernels.use_backend(backend), np.errstate(all="ignore"):
+        for trial in range(300):
+            scale = big ** rng.uniform(0.3, 1.0)
+            p = (rng.standard_normal(8) * (big if trial % 7 == 0 else 1)).astype(dtype)
+            g = (rng.standard_normal(8) * scale).astype(dtype)
+            m = (rng.standard_normal(8) * scale).astype(dtype)
+            v = (rng.random(8) * big * rng.uniform(0.5, 1.0)).astype(dtype)
+            lr = float(rng.choice([1e-3, 1.0, big]))
+            if trial % 11 == 0:
+                g[3] = np.nan
+            if trial % 13 == 0:  # m is a convex combination: it can only be non-finite if it already was
+                m[5] = -np.inf
+            arrays = [a.copy() for a in (p, g, m, v)]
+            fault = npae.kernels.adam_fault(p, g, m, v, lr, 0.9, 0.999, 1e-8, 2)
+            assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(arrays, (p, g, m, v)))
+            npae.kernels.adam_update(p, g, m, v, lr, 0.9, 0.999, 1e-8, 2)
+            finite = {"gradient": np.isfinite(g).all(), "parameter": np.isfinite(p).all(),
+                      "m": np.isfinite(m).all(), "v": np.isfinite(v).all()}
+            if fault is None:
+                assert all(finite.values())
+            else:
+                assert not finite[fault]
+            seen.add(fault)
+    assert seen == {None, "gradient", "parameter", "m", "v"}
+
+
+@pytest.mark.parametrize("optimizer", [lambda model: Adam(model, lr=1e-3),
+                                       lambda model: npae.SGD(model, lr=10.0, momentum=0.9)])
+def test_a_refused_step_changes_no_array(optimizer):
+    net = Sequential(Conv2d(1, 2, 3, rng=0, dtype=np.float32), Bias(2, dtype=np.float32))
+    opt = optimizer(net)
+    for grad in net.grads.values():
+        grad[...] = 1.0
+    opt.step()
+    params = {k: v.copy() for k, v in net.params.items()}
+    state = {k: {m: v.copy() for m, v in s.items()} for k, s in opt.state.items()}
+    net.grads["1.bias"][...] = 3e38  # the last array: the first one's update must not have been written
+    with np.errstate(over="ignore"), pytest.raises(npae.optim.NonFiniteUpdate, match="overflowed: 1.bias") as refused:
+        opt.step()
+    assert refused.value.name == "1.bias" and refused.value.what in ("v", "parameter")
+    net.grads["1.bias"][0] = np.nan
+    with pytest.raises(npae.optim.NonFiniteUpdate, match="gradient of 1.bias"):
+        opt.step()
+    assert opt.step_count == 1
+    assert all(np.array_equal(params[k], v) for k, v in net.params.items())
+    assert all(np.array_equal(state[k][m], opt.state[k][m]) for k in state for m in state[k])

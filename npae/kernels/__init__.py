@@ -4,7 +4,7 @@ Each public function dispatches on :func:`get_backend`: ``"numba"`` runs the
 jitted kernel, ``"numpy"`` the reference.  This package imports nothing else
 of npae.
 """
-from .adam import adam_update
+from .adam import adam_fault, adam_update
 from .backend import BACKENDS, get_backend, set_backend, use_backend
 from .bias import add_bias, column_sums
 from .blas import matmul
@@ -16,4 +16,5 @@ __all__ = [
     "BACKENDS", "get_backend", "set_backend", "use_backend",
     "matmul", "add_bias", "column_sums", "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
     "bilinear", "bilinear_adjoint", "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
+    "adam_fault",
 ]

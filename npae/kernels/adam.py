@@ -5,6 +5,9 @@ With gradient g (weight decay already added), step count t >= 1:
     m <- b1 m + (1 - b1) g
     v <- b2 v + (1 - b2) g^2
     p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+:func:`adam_fault` runs the same arithmetic without writing anything and says whether the step would
+leave a NaN or inf behind, so that an optimiser can refuse a step before it changes any array.
 """
 from __future__ import annotations
 
@@ -24,6 +27,27 @@ def _adam_numba(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, step_size, sqrt_
         p[k] -= step_size * (m[k] / (math.sqrt(v[k]) / sqrt_bc2 + eps))
 
 
+FAULTS = ("gradient", "parameter", "m", "v")
+"""What the fault kernels report: their result minus one indexes this tuple (0: nothing)."""
+
+
+@njit(parallel=True, cache=True)
+def _adam_fault_numba(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, step_size, sqrt_bc2, eps):
+    bad_g = bad_m = bad_v = bad_p = 0
+    for k in prange(p.size):
+        m_k = b1 * m[k] + one_minus_b1 * g[k]
+        v_k = b2 * v[k] + one_minus_b2 * g[k] * g[k]
+        p_k = p[k] - step_size * (m_k / (math.sqrt(v_k) / sqrt_bc2 + eps))
+        bad_g += np.int64(not math.isfinite(g[k]))
+        bad_m += np.int64(not math.isfinite(m_k))
+        bad_v += np.int64(not math.isfinite(v_k))
+        bad_p += np.int64(not math.isfinite(p_k))
+    for code, count in ((1, bad_g), (3, bad_m), (4, bad_v), (2, bad_p)):
+        if count:
+            return code
+    return 0
+
+
 def adam_update_reference(p, g, m, v, lr, b1, b2, eps, t):
     m *= b1
     m += (1 - b1) * g
@@ -33,15 +57,45 @@ def adam_update_reference(p, g, m, v, lr, b1, b2, eps, t):
     p -= (lr / (1 - b1**t)) * (m / denom)
 
 
+def adam_fault_reference(p, g, m, v, lr, b1, b2, eps, t):
+    if not np.isfinite(g).all():
+        return 1
+    p, m, v = p.copy(), m.copy(), v.copy()
+    adam_update_reference(p, g, m, v, lr, b1, b2, eps, t)
+    for code, value in ((3, m), (4, v), (2, p)):
+        if not np.isfinite(value).all():
+            return code
+    return 0
+
+
+def _coefficients(dtype, lr, b1, b2, eps, t):
+    """(b1, 1 - b1, b2, 1 - b2, lr / (1 - b1^t), sqrt(1 - b2^t), eps) in the parameters' dtype."""
+    cast = dtype.type
+    return (cast(b1), cast(1 - b1), cast(b2), cast(1 - b2), cast(lr / (1 - b1**t)), cast(math.sqrt(1 - b2**t)),
+            cast(eps))
+
+
+def _check_arrays(p, g, m, v):
+    if not all(a.flags.c_contiguous for a in (p, g, m, v)):
+        raise ValueError("adam: p, g, m and v must be C-contiguous (updated in place)")
+
+
+def adam_fault(p, g, m, v, lr, b1, b2, eps, t) -> str | None:
+    """None if :func:`adam_update` with these arguments leaves p, m and v finite; else what holds or would hold
+    NaN or inf: "gradient", "m", "v" or "parameter", the first in this order.  Writes nothing."""
+    _check_arrays(p, g, m, v)
+    if not numba_active():
+        code = adam_fault_reference(p, g, m, v, lr, b1, b2, eps, t)
+    else:
+        code = _adam_fault_numba(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                                 *_coefficients(p.dtype, lr, b1, b2, eps, t))
+    return FAULTS[code - 1] if code else None
+
+
 def adam_update(p, g, m, v, lr, b1, b2, eps, t):
     """Apply one Adam step to p in place, updating the moments m and v in place."""
-    if not all(a.flags.c_contiguous for a in (p, g, m, v)):
-        raise ValueError("adam_update: p, g, m and v must be C-contiguous (updated in place)")
+    _check_arrays(p, g, m, v)
     if not numba_active():
         adam_update_reference(p, g, m, v, lr, b1, b2, eps, t)
         return
-    cast = p.dtype.type
-    _adam_numba(
-        p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
-        cast(b1), cast(1 - b1), cast(b2), cast(1 - b2), cast(lr / (1 - b1**t)), cast(math.sqrt(1 - b2**t)), cast(eps),
-    )
+    _adam_numba(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *_coefficients(p.dtype, lr, b1, b2, eps, t))
