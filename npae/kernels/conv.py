@@ -49,7 +49,10 @@ def _im2col_numba(x, kh, kw, sh, sw, pt, pl, cols):
 def _col2im_numba(cols, kh, kw, sh, sw, pt, pl, out):
     """out (N, H, W, C) = adjoint of im2col of cols (N, Ho, Wo, kh, kw, C): one task per image row (n, y).
 
-    Pixel y is read by the taps di = (y + pt) mod sh, + sh, ... < kh, of output row i = (y + pt - di) / sh.
+    Row y is read by the taps di = (y + pt) mod sh, + sh, ... < kh, of output row i = (y + pt - di) / sh;
+    along the row, column j and tap dj read pixel x = j sw + dj - pl.  The loops run over (dj, j), not x:
+    no division per pixel (one per pixel made this kernel 2-4x slower), and each pixel still adds its
+    taps in the order (di, dj).
     """
     n_img, h, w, n_ch = out.shape
     ho, wo = cols.shape[1], cols.shape[2]
@@ -62,15 +65,12 @@ def _col2im_numba(cols, kh, kw, sh, sw, pt, pl, out):
                 continue
             if i < 0:
                 break
-            for x in range(w):
-                for dj in range((x + pl) % sw, kw, sw):
-                    j = (x + pl - dj) // sw
-                    if j >= wo:
-                        continue
-                    if j < 0:
-                        break
-                    for c in range(n_ch):
-                        out[n, y, x, c] += cols[n, i, j, di, dj, c]
+            for dj in range(kw):
+                for j in range(wo):
+                    x = j * sw + dj - pl
+                    if 0 <= x < w:
+                        for c in range(n_ch):
+                            out[n, y, x, c] += cols[n, i, j, di, dj, c]
 
 
 @lru_cache(maxsize=256)
