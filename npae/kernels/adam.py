@@ -12,6 +12,7 @@ leave a NaN or inf behind, so that an optimiser can refuse a step before it chan
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from numba import njit, prange
@@ -68,8 +69,10 @@ def adam_fault_reference(p, g, m, v, lr, b1, b2, eps, t):
     return 0
 
 
+@lru_cache(maxsize=8)
 def _coefficients(dtype, lr, b1, b2, eps, t):
-    """(b1, 1 - b1, b2, 1 - b2, lr / (1 - b1^t), sqrt(1 - b2^t), eps) in the parameters' dtype."""
+    """(b1, 1 - b1, b2, 1 - b2, lr / (1 - b1^t), sqrt(1 - b2^t), eps) in the parameters' dtype (the same for
+    every array of a step: cached)."""
     cast = dtype.type
     return (cast(b1), cast(1 - b1), cast(b2), cast(1 - b2), cast(lr / (1 - b1**t)), cast(math.sqrt(1 - b2**t)),
             cast(eps))
