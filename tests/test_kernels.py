@@ -48,31 +48,39 @@ def operand(rng, shape, dtype, layout):
     return rng.standard_normal(shape).astype(dtype)
 
 
-@given(st.integers(1, 40), st.integers(0, 30), st.integers(1, 40), st.sampled_from(["C", "F", "strided"]),
-       st.sampled_from(["C", "F", "strided"]), st.sampled_from([np.float32, np.float64]), st.booleans())
-def test_split_matmul_matches_numpy(m, k, n, layout_a, layout_b, dtype, split):
+@given(st.integers(1, 40), st.integers(0, 60), st.integers(1, 40), st.sampled_from(["C", "F", "strided"]),
+       st.sampled_from(["C", "F", "strided"]), st.sampled_from([np.float32, np.float64]), st.booleans(),
+       st.integers(1, 200))
+def test_split_matmul_matches_numpy(m, k, n, layout_a, layout_b, dtype, split, small_gemm):
+    """With ``split`` every product is cut (along K if it is a reduction), into blocks of at most ``small_gemm``
+    multiply-adds: many blocks, and reductions summed over many gemm calls, on small matrices."""
     rng = np.random.default_rng(0)
     a, b = operand(rng, (m, k), dtype, layout_a), operand(rng, (k, n), dtype, layout_b)
-    limit = blas.MIN_SPLIT_FLOPS
-    blas.MIN_SPLIT_FLOPS = 0 if split else limit
+    limits = blas.MIN_SPLIT_FLOPS, blas.SMALL_GEMM
+    if split:
+        blas.MIN_SPLIT_FLOPS, blas.SMALL_GEMM = 0, small_gemm
     try:
         product = blas.matmul(a, b)
     finally:
-        blas.MIN_SPLIT_FLOPS = limit
+        blas.MIN_SPLIT_FLOPS, blas.SMALL_GEMM = limits
     assert_close(product, a @ b, rtol=1e-12 if dtype == np.float64 else 1e-5)
 
 
-def test_split_matmul_does_not_depend_on_the_thread_count():
+@pytest.mark.parametrize("shape", [(16, 144, 3001), (8, 20000, 72), (16384, 72, 8)])
+def test_split_matmul_does_not_depend_on_the_thread_count(shape):
+    """A product cut into two blocks, a reduction cut along K, a product cut into many small blocks."""
+    m, k, n = shape
     rng = np.random.default_rng(1)
-    a, b = rng.standard_normal((16, 144)).astype(np.float32), rng.standard_normal((144, 3001)).astype(np.float32)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((n, k)).astype(np.float32).T
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = blas.matmul(b.T, a.T)
+        one = blas.matmul(a, b)
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        assert np.array_equal(blas.matmul(b.T, a.T), one)
+        assert np.array_equal(blas.matmul(a, b), one)
     finally:
         numba.set_num_threads(threads)
+    assert_close(one.astype(np.float64), a.astype(np.float64) @ b.astype(np.float64), rtol=1e-5)
 
 
 def test_matmul_refuses_mismatched_operands():

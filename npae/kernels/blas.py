@@ -1,15 +1,15 @@
 """Matrix products C = A B, cut into blocks that Numba's threads hand to one-thread BLAS calls.
 
-C (M, N) is cut along its longer side into ``parts`` blocks: columns
-C[:, j0:j1] = A B[:, j0:j1], or rows C[i0:i1] = A[i0:i1] B.  Each block is one
-call of BLAS's gemm on strided blocks (no copies), made from a ``prange`` loop,
-so the two cores each multiply half of the matrix while BLAS itself stays on
-one thread.  No sum is split (each entry of C is one row-by-column dot
-product), but which BLAS micro-kernel computes an entry can depend on the
-cut, and with it the last bits; so the cut is fixed (:data:`PARTS`) and the
-result does not depend on the number of threads.  Measured on 2 cores: a
-training step of the talk model takes 0.73-1.04x the time of one BLAS call per
-product, ``npae train`` 0.69x (``benchmarks/bench_blas.py``, docs/benchmarks.md).
+C (M, N) is cut along its longer side into blocks: columns C[:, j0:j1] = A B[:, j0:j1], or rows
+C[i0:i1] = A[i0:i1] B.  Each block is one call of BLAS's gemm on strided blocks (no copies), made from
+a ``prange`` loop, so the two cores share the blocks while BLAS itself stays on one thread.  The blocks
+are small, at most about :data:`SMALL_GEMM` multiply-adds each: OpenBLAS computes products below about
+a million multiply-adds with its small-matrix kernels, 1.2-1.7x faster on the thin products of small
+convolutions than with its general ones.  A reduction, whose inner dimension K is much longer than M and
+N (a weight gradient sums over every pixel), is cut along K instead: :data:`PARTS` partial products,
+each summed over small blocks of K by gemm calls that add into it, then added in order (3-6x faster than
+one call over all of K).  Which kernel computes an entry, and the order of a cut sum, set the last bits;
+so the cuts depend on the shapes only, and the result does not depend on the number of threads.
 
 Why not a multi-threaded BLAS: its workers keep spinning after each call and
 compete with Numba's for the same cores.  Measured on 2 cores, one training
@@ -45,10 +45,18 @@ _sgemm = types.ExternalFunction("npae_sgemm", _GEMM_SIGNATURE)
 _dgemm = types.ExternalFunction("npae_dgemm", _GEMM_SIGNATURE)
 
 PARTS = 2
-"""Blocks per product: fixed, so that the result does not depend on the number of threads."""
+"""The fewest blocks of a split product, and the partial sums of a cut reduction (fixed: the result does not
+depend on the number of threads)."""
 
 MIN_SPLIT_FLOPS = 2_000_000
 """Products smaller than this (2 M K N flops) are one BLAS call: splitting them costs more than it gains."""
+
+REDUCTION_SHAPE = 4
+"""A product whose inner dimension K is at least this many times M and N (a weight gradient: a sum over
+every pixel) is cut along K instead (:func:`_reduction_gemm`)."""
+
+SMALL_GEMM = 500_000
+"""The most multiply-adds (M N K) of one gemm call of a split product (below OpenBLAS's small-matrix limit)."""
 
 
 @lru_cache(maxsize=1)
@@ -91,8 +99,8 @@ def blas_threads() -> int | None:
 
 
 @njit(cache=True)
-def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc):
-    """c = op(a) @ op(b) by one call of BLAS's gemm: 1-D buffers starting at the block's first entry.
+def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, beta=0.0):
+    """c = op(a) @ op(b) + beta c by one call of BLAS's gemm: 1-D buffers starting at the block's first entry.
 
     op(a) (m, k) is the row-major matrix a[i*lda + l] or, if a_transposed, a[l*lda + i]; likewise
     op(b) (k, n) and c (m, n) = c[i*ldc + j].  Column-major BLAS computes C^T = op(b)^T op(a)^T.
@@ -103,7 +111,7 @@ def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc):
     ops[0] = ord("T") if b_transposed else ord("N")
     ops[1] = ord("T") if a_transposed else ord("N")
     scalars = np.empty(2, a.dtype)
-    scalars[0], scalars[1] = 1.0, 0.0
+    scalars[0], scalars[1] = 1.0, beta
     args = (ops[0:].ctypes, ops[1:].ctypes, ints[0:].ctypes, ints[1:].ctypes, ints[2:].ctypes,
             scalars[0:].ctypes, b.ctypes, ints[3:].ctypes, a.ctypes, ints[4:].ctypes,
             scalars[1:].ctypes, c.ctypes, ints[5:].ctypes)
@@ -115,7 +123,7 @@ def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc):
 
 @njit(parallel=True, cache=True)
 def _split_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, parts):
-    """c = op(a) @ op(b) (see :func:`_gemm`), c cut into ``parts`` blocks along its longer side."""
+    """c = op(a) @ op(b) (see :func:`_gemm`), c cut into ``parts`` equal blocks along its longer side."""
     by_columns = n >= m
     length = n if by_columns else m
     for part in prange(parts):
@@ -126,6 +134,20 @@ def _split_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, par
         else:
             a_start = start if a_transposed else start * lda
             _gemm(stop - start, n, k, a[a_start:], lda, a_transposed, b, ldb, b_transposed, c[start * ldc:], ldc)
+
+
+@njit(parallel=True, cache=True)
+def _reduction_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, partial, parts, chunk):
+    """partial[part] = op(a)[:, K_part] @ op(b)[K_part, :]: the inner dimension cut into ``parts`` ranges,
+    each summed over blocks of ``chunk`` by gemm calls that add into the part's (m, n) buffer."""
+    for part in prange(parts):
+        k_start, k_stop = k * part // parts, k * (part + 1) // parts
+        for start in range(k_start, k_stop, chunk):
+            length = min(chunk, k_stop - start)
+            a_start = start * lda if a_transposed else start
+            b_start = start if b_transposed else start * ldb
+            _gemm(m, n, length, a[a_start:], lda, a_transposed, b[b_start:], ldb, b_transposed, partial[part],
+                  n, 0.0 if start == k_start else 1.0)
 
 
 def _storage(x: np.ndarray) -> tuple[np.ndarray, int, bool]:
@@ -140,9 +162,10 @@ def _storage(x: np.ndarray) -> tuple[np.ndarray, int, bool]:
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """a (M, K) @ b (K, N) -> (M, N), into ``out`` if given (C-contiguous, a's dtype).
 
-    On the numpy backend this is ``np.matmul``; on the Numba backend one gemm call
-    (:func:`_gemm`), or :data:`PARTS` of them on Numba's threads (:func:`_split_gemm`)
-    for a product of at least :data:`MIN_SPLIT_FLOPS`.
+    On the numpy backend this is ``np.matmul``.  On the Numba backend, a product of fewer than
+    :data:`MIN_SPLIT_FLOPS` is one gemm call (:func:`_gemm`); a reduction (K at least
+    :data:`REDUCTION_SHAPE` times M and N) is cut along K (:func:`_reduction_gemm`); any other is cut into
+    blocks of at most :data:`SMALL_GEMM` multiply-adds, at least :data:`PARTS` (:func:`_split_gemm`).
     """
     if not numba_active():
         return np.matmul(a, b, out=out)
@@ -162,9 +185,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
     if k == 0:
         out[...] = 0
         return out
-    operands = (m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n)
-    if 2 * m * n * k >= MIN_SPLIT_FLOPS:
-        _split_gemm(*operands, PARTS)
+    if 2 * m * n * k < MIN_SPLIT_FLOPS:
+        _gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n)
+    elif k >= REDUCTION_SHAPE * max(m, n):
+        partial = np.empty((PARTS, m * n), dtype=a.dtype)
+        _reduction_gemm(m, n, k, *_storage(a), *_storage(b), partial, PARTS, max(SMALL_GEMM // (m * n), 1))
+        np.sum(partial, axis=0, out=out.reshape(-1))
     else:
-        _gemm(*operands)
+        parts = max(PARTS, -(-m * n * k // SMALL_GEMM))
+        _split_gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, min(parts, max(m, n)))
     return out

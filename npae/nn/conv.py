@@ -5,12 +5,12 @@ kept channels last (:mod:`npae.nn.layout`).  With ``cols = im2col(x)`` of shape 
 x and dy as matrices (pixels, channels), and Wm the weight as a (kh*kw*C, O) matrix
 (:func:`weight_matrix`):
 
-    Conv2d:          y = cols Wm,        dWm^T = dy^T cols,      dx = col2im(dy Wm^T)
-    ConvTranspose2d: y = col2im(x Wm^T), dWm^T = x^T im2col(dy), dx = im2col(dy) Wm
+    Conv2d:          y = cols Wm,          dWm^T = dy^T cols,      dx = col2im(dy Wm^T)
+    ConvTranspose2d: y = col2im(x Wm^T),   dWm^T = x^T im2col(dy), dx = im2col(dy) Wm
 
-The transposed convolution is exactly the input-gradient of a convolution, and vice versa.  The weight
-gradient is computed transposed, (outputs, taps x channels): OpenBLAS is up to 1.7x faster on these long
-reductions with the taps x channels side as the result's columns.
+The transposed convolution is exactly the input-gradient of a convolution, and vice versa.  Wm^T, the
+(O, kh*kw*C) matrix, is made C-contiguous (:func:`weight_rows`) and the weight gradient is computed
+transposed: OpenBLAS is faster with both (docs/benchmarks.md).
 Conv2d keeps its input x for the backward pass and rebuilds cols from it there:
 x is already alive as the previous layer's output, cols would be kh*kw/(sh*sw)
 times larger.
@@ -77,6 +77,11 @@ def resolve_padding(padding, kernel: tuple[int, int]) -> tuple[int, int, int, in
 def weight_matrix(weight: np.ndarray) -> np.ndarray:
     """(A, B, kh, kw) -> the (kh*kw*B, A) matrix Wm[(di, dj, b), a] = weight[a, b, di, dj] (a copy)."""
     return np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(-1, weight.shape[0]))
+
+
+def weight_rows(weight: np.ndarray) -> np.ndarray:
+    """(A, B, kh, kw) -> the (A, kh*kw*B) matrix Wm^T[a, (di, dj, b)] = weight[a, b, di, dj] (a copy)."""
+    return np.ascontiguousarray(weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1))
 
 
 def weight_from_rows(rows: np.ndarray, out: np.ndarray) -> None:
@@ -154,7 +159,7 @@ class Conv2d(_Convolution):
         cols = g.im2col(x)
         weight_from_rows(matmul(grad_y.T, cols), self.grads["weight"])
         del cols
-        grad_cols = matmul(grad_y, weight_matrix(self.params["weight"]).T)
+        grad_cols = matmul(grad_y, weight_rows(self.params["weight"]))
         return as_nchw(g.col2im(grad_cols, x.shape))
 
     def extra_repr(self):
@@ -209,7 +214,7 @@ class ConvTranspose2d(_Convolution):
         x = channels_last(check_input(self, x, self.in_channels, weight.dtype, keep_layout=True))
         g, ho, wo = self.geometry(x.shape[1], x.shape[2])
         x2d = x.reshape(-1, self.in_channels)
-        cols = matmul(x2d, weight_matrix(weight).T)
+        cols = matmul(x2d, weight_rows(weight))
         self._cache = (x.shape, g, x2d)
         return as_nchw(g.col2im(cols, (x.shape[0], ho, wo, self.out_channels)))
 
