@@ -7,7 +7,8 @@ With gradient g (weight decay already added), step count t >= 1:
     p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 
 :func:`adam_fault` runs the same arithmetic without writing anything and says whether the step would
-leave a NaN or inf behind, so that an optimiser can refuse a step before it changes any array.
+leave a NaN or inf behind, so that an optimiser can refuse a step before it changes any array (a Numba
+kernel counts them; only then does the NumPy reference find which array).
 """
 from __future__ import annotations
 
@@ -21,32 +22,24 @@ from .backend import numba_active
 
 
 @njit(parallel=True, cache=True)
-def _adam_numba(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, step_size, sqrt_bc2, eps):
-    for k in prange(p.size):
-        m[k] = b1 * m[k] + one_minus_b1 * g[k]
-        v[k] = b2 * v[k] + one_minus_b2 * g[k] * g[k]
-        p[k] -= step_size * (m[k] / (math.sqrt(v[k]) / sqrt_bc2 + eps))
-
-
-FAULTS = ("gradient", "parameter", "m", "v")
-"""What the fault kernels report: their result minus one indexes this tuple (0: nothing)."""
-
-
-@njit(parallel=True, cache=True)
-def _adam_fault_numba(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, step_size, sqrt_bc2, eps):
-    bad_g = bad_m = bad_v = bad_p = 0
+def _adam_numba(p, g, m, v, b1, one_minus_b1, b2, one_minus_b2, step_size, sqrt_bc2, eps, apply):
+    """With ``apply``, the update of p, m and v in place.  Without, nothing is written: the same arithmetic
+    counts how many of g and the new m, v, p would be NaN or inf (the dry run of an all-or-nothing step)."""
+    count = 0
     for k in prange(p.size):
         m_k = b1 * m[k] + one_minus_b1 * g[k]
         v_k = b2 * v[k] + one_minus_b2 * g[k] * g[k]
         p_k = p[k] - step_size * (m_k / (math.sqrt(v_k) / sqrt_bc2 + eps))
-        bad_g += np.int64(not math.isfinite(g[k]))
-        bad_m += np.int64(not math.isfinite(m_k))
-        bad_v += np.int64(not math.isfinite(v_k))
-        bad_p += np.int64(not math.isfinite(p_k))
-    for code, count in ((1, bad_g), (3, bad_m), (4, bad_v), (2, bad_p)):
-        if count:
-            return code
-    return 0
+        if apply:
+            m[k], v[k], p[k] = m_k, v_k, p_k
+        else:
+            count += np.int64(not (math.isfinite(g[k]) and math.isfinite(m_k) and math.isfinite(v_k)
+                                   and math.isfinite(p_k)))
+    return count
+
+
+FAULTS = ("gradient", "parameter", "m", "v")
+"""What :func:`adam_fault_reference` reports: its result minus one indexes this tuple (0: nothing)."""
 
 
 def adam_update_reference(p, g, m, v, lr, b1, b2, eps, t):
@@ -89,10 +82,12 @@ def adam_fault(p, g, m, v, lr, b1, b2, eps, t) -> str | None:
     _check_arrays(p, g, m, v)
     if not numba_active():
         code = adam_fault_reference(p, g, m, v, lr, b1, b2, eps, t)
-    else:
-        code = _adam_fault_numba(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
-                                 *_coefficients(p.dtype, lr, b1, b2, eps, t))
-    return FAULTS[code - 1] if code else None
+        return FAULTS[code - 1] if code else None
+    if not _adam_numba(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                       *_coefficients(p.dtype, lr, b1, b2, eps, t), False):
+        return None
+    code = adam_fault_reference(p, g, m, v, lr, b1, b2, eps, t)  # which array: the same arithmetic, in numpy
+    return FAULTS[code - 1] if code else "parameter"
 
 
 def adam_update(p, g, m, v, lr, b1, b2, eps, t):
@@ -101,4 +96,5 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, t):
     if not numba_active():
         adam_update_reference(p, g, m, v, lr, b1, b2, eps, t)
         return
-    _adam_numba(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *_coefficients(p.dtype, lr, b1, b2, eps, t))
+    _adam_numba(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1), *_coefficients(p.dtype, lr, b1, b2, eps, t),
+                True)

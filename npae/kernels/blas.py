@@ -53,7 +53,7 @@ MIN_SPLIT_FLOPS = 2_000_000
 
 REDUCTION_SHAPE = 4
 """A product whose inner dimension K is at least this many times M and N (a weight gradient: a sum over
-every pixel) is cut along K instead (:func:`_reduction_gemm`)."""
+every pixel) is cut along K instead (:func:`_gemm_partial_sum`)."""
 
 SMALL_GEMM = 500_000
 """The most multiply-adds (M N K) of one gemm call of a split product (below OpenBLAS's small-matrix limit)."""
@@ -99,7 +99,7 @@ def blas_threads() -> int | None:
 
 
 @njit(cache=True)
-def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, beta=0.0):
+def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, beta):
     """c = op(a) @ op(b) + beta c by one call of BLAS's gemm: 1-D buffers starting at the block's first entry.
 
     op(a) (m, k) is the row-major matrix a[i*lda + l] or, if a_transposed, a[l*lda + i]; likewise
@@ -121,33 +121,43 @@ def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, beta=0.0)
         _dgemm(*args)
 
 
-@njit(parallel=True, cache=True)
-def _split_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, parts):
-    """c = op(a) @ op(b) (see :func:`_gemm`), c cut into ``parts`` equal blocks along its longer side."""
+@njit(cache=True)
+def _gemm_block(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, part, parts):
+    """Block ``part`` of ``parts`` of c = op(a) @ op(b), c cut into equal blocks along its longer side."""
     by_columns = n >= m
     length = n if by_columns else m
-    for part in prange(parts):
-        start, stop = length * part // parts, length * (part + 1) // parts
-        if by_columns:
-            b_start = start * ldb if b_transposed else start
-            _gemm(m, stop - start, k, a, lda, a_transposed, b[b_start:], ldb, b_transposed, c[start:], ldc)
-        else:
-            a_start = start if a_transposed else start * lda
-            _gemm(stop - start, n, k, a[a_start:], lda, a_transposed, b, ldb, b_transposed, c[start * ldc:], ldc)
+    start, stop = length * part // parts, length * (part + 1) // parts
+    if by_columns:
+        b_start = start * ldb if b_transposed else start
+        _gemm(m, stop - start, k, a, lda, a_transposed, b[b_start:], ldb, b_transposed, c[start:], ldc, 0.0)
+    else:
+        a_start = start if a_transposed else start * lda
+        _gemm(stop - start, n, k, a[a_start:], lda, a_transposed, b, ldb, b_transposed, c[start * ldc:], ldc, 0.0)
+
+
+@njit(cache=True)
+def _gemm_partial_sum(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, partial, part, parts, chunk):
+    """partial (m, n) = op(a)[:, K_part] @ op(b)[K_part, :] for range ``part`` of ``parts`` of the inner
+    dimension, summed over blocks of ``chunk`` by gemm calls that add into it."""
+    k_start, k_stop = k * part // parts, k * (part + 1) // parts
+    for start in range(k_start, k_stop, chunk):
+        a_start = start * lda if a_transposed else start
+        b_start = start if b_transposed else start * ldb
+        _gemm(m, n, min(chunk, k_stop - start), a[a_start:], lda, a_transposed, b[b_start:], ldb, b_transposed,
+              partial, n, 0.0 if start == k_start else 1.0)
 
 
 @njit(parallel=True, cache=True)
-def _reduction_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, partial, parts, chunk):
-    """partial[part] = op(a)[:, K_part] @ op(b)[K_part, :]: the inner dimension cut into ``parts`` ranges,
-    each summed over blocks of ``chunk`` by gemm calls that add into the part's (m, n) buffer."""
+def _split_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, parts, chunk):
+    """op(a) @ op(b) (see :func:`_gemm`) as ``parts`` tasks on Numba's threads.  With ``chunk`` 0, task i
+    writes block i of c (:func:`_gemm_block`); with ``chunk`` > 0, a reduction, task i writes the partial
+    sum over range i of the inner dimension into c[i*m*n : (i+1)*m*n] (:func:`_gemm_partial_sum`)."""
     for part in prange(parts):
-        k_start, k_stop = k * part // parts, k * (part + 1) // parts
-        for start in range(k_start, k_stop, chunk):
-            length = min(chunk, k_stop - start)
-            a_start = start * lda if a_transposed else start
-            b_start = start if b_transposed else start * ldb
-            _gemm(m, n, length, a[a_start:], lda, a_transposed, b[b_start:], ldb, b_transposed, partial[part],
-                  n, 0.0 if start == k_start else 1.0)
+        if chunk == 0:
+            _gemm_block(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, part, parts)
+        else:
+            _gemm_partial_sum(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c[part * m * n:], part, parts,
+                              chunk)
 
 
 def _storage(x: np.ndarray) -> tuple[np.ndarray, int, bool]:
@@ -164,7 +174,7 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
 
     On the numpy backend this is ``np.matmul``.  On the Numba backend, a product of fewer than
     :data:`MIN_SPLIT_FLOPS` is one gemm call (:func:`_gemm`); a reduction (K at least
-    :data:`REDUCTION_SHAPE` times M and N) is cut along K (:func:`_reduction_gemm`); any other is cut into
+    :data:`REDUCTION_SHAPE` times M and N) is cut along K (:func:`_gemm_partial_sum`); any other is cut into
     blocks of at most :data:`SMALL_GEMM` multiply-adds, at least :data:`PARTS` (:func:`_split_gemm`).
     """
     if not numba_active():
@@ -186,12 +196,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         out[...] = 0
         return out
     if 2 * m * n * k < MIN_SPLIT_FLOPS:
-        _gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n)
+        _gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, 0.0)
     elif k >= REDUCTION_SHAPE * max(m, n):
         partial = np.empty((PARTS, m * n), dtype=a.dtype)
-        _reduction_gemm(m, n, k, *_storage(a), *_storage(b), partial, PARTS, max(SMALL_GEMM // (m * n), 1))
+        chunk = max(SMALL_GEMM // (m * n), 1)
+        _split_gemm(m, n, k, *_storage(a), *_storage(b), partial.reshape(-1), n, PARTS, chunk)
         np.sum(partial, axis=0, out=out.reshape(-1))
     else:
         parts = max(PARTS, -(-m * n * k // SMALL_GEMM))
-        _split_gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, min(parts, max(m, n)))
+        _split_gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, min(parts, max(m, n)), 0)
     return out
