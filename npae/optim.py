@@ -66,12 +66,13 @@ class Optimizer:
         """Update every parameter, or none: raises :class:`NonFiniteUpdate` before writing anything if a
         gradient (with weight decay) holds NaN or inf or an update would leave one behind."""
         t = self.step_count + 1
-        pairs = [(name, param, np.ascontiguousarray(self.gradient(name, param, grad)))
-                 for name, param, grad in self._pairs()]
-        for name, param, grad in pairs:
-            what = self.fault(name, param, grad, t)
-            if what is not None:
-                raise NonFiniteUpdate(name, what)
+        with np.errstate(over="ignore", invalid="ignore"):
+            pairs = [(name, param, np.ascontiguousarray(self.gradient(name, param, grad)))
+                     for name, param, grad in self._pairs()]
+            for name, param, grad in pairs:
+                what = self.fault(name, param, grad, t)
+                if what is not None:
+                    raise NonFiniteUpdate(name, what)
         for name, param, grad in pairs:
             self.update(name, param, grad, t)
         self.step_count = t

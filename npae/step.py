@@ -99,8 +99,9 @@ def training_step(model, optimizer, batch: np.ndarray, objective: Callable | Non
     ``batch`` is whatever the objective reads (images, or indices into a training set).
     Raises :class:`TrainingDiverged` naming the culprit, with model and optimiser unchanged, if the loss or a
     gradient is not finite, if the loss exceeds ``max_loss`` (a finite blow-up), or if the update would make
-    a parameter or a moment overflow (the optimiser refuses it: :class:`npae.optim.NonFiniteUpdate`).
-    Overflow is detected here, so numpy's warnings about it are muted.
+    a parameter or a moment overflow (the optimiser refuses it: :class:`npae.optim.NonFiniteUpdate`; an
+    optimiser passed here must change nothing when it raises, as npae's do).  These are detected, so
+    numpy's warnings about overflow are muted.
     The first step keeps freed memory in the process for the next ones (:mod:`npae.allocator`).
     """
     keep_freed_memory()

@@ -161,7 +161,8 @@ class Trainer:
 
     @property
     def loss_history(self) -> list[float]:
-        """The training loss of every step so far; assign a whole new list to replace it."""
+        """The training loss of every step so far.  Read it; to replace it, assign a new list (the largest
+        loss, which :meth:`max_loss` reads, is kept as losses are recorded and recomputed on assignment)."""
         return self._loss_history
 
     @loss_history.setter

@@ -56,19 +56,22 @@ def test_split_matmul_matches_numpy(m, k, n, layout_a, layout_b, dtype, split, s
     multiply-adds: many blocks, and reductions summed over many gemm calls, on small matrices."""
     rng = np.random.default_rng(0)
     a, b = operand(rng, (m, k), dtype, layout_a), operand(rng, (k, n), dtype, layout_b)
-    limits = blas.MIN_SPLIT_FLOPS, blas.SMALL_GEMM
+    names = ("MIN_SPLIT_FLOPS", "SMALL_GEMM", "MIN_CHUNK", "MAX_PARTS")
+    limits = [getattr(blas, name) for name in names]
     if split:
-        blas.MIN_SPLIT_FLOPS, blas.SMALL_GEMM = 0, small_gemm
+        for name, value in zip(names, (0, small_gemm, 1, 10**9)):
+            setattr(blas, name, value)
     try:
         product = blas.matmul(a, b)
     finally:
-        blas.MIN_SPLIT_FLOPS, blas.SMALL_GEMM = limits
+        for name, value in zip(names, limits):
+            setattr(blas, name, value)
     assert_close(product, a @ b, rtol=1e-12 if dtype == np.float64 else 1e-5)
 
 
-@pytest.mark.parametrize("shape", [(16, 144, 3001), (8, 20000, 72), (16384, 72, 8)])
+@pytest.mark.parametrize("shape", [(16, 144, 3001), (8, 20000, 72), (16384, 72, 8), (2048, 576, 64)])
 def test_split_matmul_does_not_depend_on_the_thread_count(shape):
-    """A product cut into two blocks, a reduction cut along K, a product cut into many small blocks."""
+    """Products cut into small blocks, a reduction cut along K, a large product cut in two halves."""
     m, k, n = shape
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((n, k)).astype(np.float32).T

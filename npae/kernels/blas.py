@@ -3,9 +3,10 @@
 C (M, N) is cut along its longer side into blocks: columns C[:, j0:j1] = A B[:, j0:j1], or rows
 C[i0:i1] = A[i0:i1] B.  Each block is one call of BLAS's gemm on strided blocks (no copies), made from
 a ``prange`` loop, so the two cores share the blocks while BLAS itself stays on one thread.  The blocks
-are small, at most about :data:`SMALL_GEMM` multiply-adds each: OpenBLAS computes products below about
-a million multiply-adds with its small-matrix kernels, 1.2-1.7x faster on the thin products of small
-convolutions than with its general ones.  A reduction, whose inner dimension K is much longer than M and
+of a product up to :data:`MAX_PARTS` x :data:`SMALL_GEMM` multiply-adds are small, about :data:`SMALL_GEMM`
+each: OpenBLAS computes products below about a million multiply-adds with its small-matrix kernels,
+1.2-1.7x faster on the thin products of small convolutions than with its general ones; larger products
+are cut in two halves.  A reduction, whose inner dimension K is much longer than M and
 N (a weight gradient sums over every pixel), is cut along K instead: :data:`PARTS` partial products,
 each summed over small blocks of K by gemm calls that add into it, then added in order (3-6x faster than
 one call over all of K).  Which kernel computes an entry, and the order of a cut sum, set the last bits;
@@ -56,7 +57,15 @@ REDUCTION_SHAPE = 4
 every pixel) is cut along K instead (:func:`_gemm_partial_sum`)."""
 
 SMALL_GEMM = 500_000
-"""The most multiply-adds (M N K) of one gemm call of a split product (below OpenBLAS's small-matrix limit)."""
+"""The multiply-adds (M N K) of one gemm call of a split product or of a reduction's chunk (below OpenBLAS's
+small-matrix limit)."""
+
+MAX_PARTS = 64
+"""A product that would need more blocks than this is large: it is cut in :data:`PARTS` halves, as thin
+blocks of it would be many matrix-vector-like calls reading its operands again and again."""
+
+MIN_CHUNK = 64
+"""A reduction is cut along K only if its chunks hold at least this many inner products."""
 
 
 @lru_cache(maxsize=1)
@@ -197,12 +206,13 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         return out
     if 2 * m * n * k < MIN_SPLIT_FLOPS:
         _gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, 0.0)
-    elif k >= REDUCTION_SHAPE * max(m, n):
+    elif k >= REDUCTION_SHAPE * max(m, n) and m * n * MIN_CHUNK <= SMALL_GEMM:
         partial = np.empty((PARTS, m * n), dtype=a.dtype)
-        chunk = max(SMALL_GEMM // (m * n), 1)
+        chunk = SMALL_GEMM // (m * n)
         _split_gemm(m, n, k, *_storage(a), *_storage(b), partial.reshape(-1), n, PARTS, chunk)
         np.sum(partial, axis=0, out=out.reshape(-1))
     else:
-        parts = max(PARTS, -(-m * n * k // SMALL_GEMM))
+        parts = -(-m * n * k // SMALL_GEMM)
+        parts = PARTS if parts > MAX_PARTS else max(parts, PARTS)
         _split_gemm(m, n, k, *_storage(a), *_storage(b), out.reshape(-1), n, min(parts, max(m, n)), 0)
     return out
