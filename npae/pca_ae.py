@@ -169,6 +169,8 @@ class PCAAutoencoder(Sequential):
     def backward(self, grad_out):
         raise NotImplementedError("a PCA-AE is trained stage by stage (train_stage), not end to end")
 
+    backward_params = backward
+
 
 def _train_pair(pair: Autoencoder, images: np.ndarray, config: PCATrainConfig, rng: np.random.Generator,
                 name: str, objective, progress: bool) -> list[float]:
@@ -201,7 +203,7 @@ def train_stage(model: PCAAutoencoder, images: np.ndarray, config: PCATrainConfi
             penalty, grad_penalty = covariance_penalty(codes[:, :, 0, 0])
             loss += config.lambda_cov * penalty
             grad_codes = grad_codes + model.dtype.type(config.lambda_cov) * grad_penalty[:, -1:, None, None]
-        encoder.backward(np.ascontiguousarray(grad_codes))
+        encoder.backward_params(np.ascontiguousarray(grad_codes))
         return loss
 
     set_training(encoder, True)
@@ -234,7 +236,7 @@ def train_plain_autoencoder(images: np.ndarray, components: int, config: PCATrai
     def objective(pair, picks, tape=None):
         batch = images[picks]
         loss, grad_output = bce_loss(pair.forward(batch), batch)
-        pair.backward(grad_output)
+        pair.backward_params(grad_output)
         return loss
 
     history = _train_pair(pair, images, config, np.random.default_rng([config.seed, 0, components]), "plain AE",

@@ -69,14 +69,16 @@ def forward(model, x: np.ndarray, tape: Tape | None = None) -> np.ndarray:
     return x
 
 
-def backward(model, grad: np.ndarray, tape: Tape | None = None) -> np.ndarray:
-    """model.backward(grad); with a tape that recorded the forward, layer by layer, recording dL/d(input)."""
+def backward(model, grad: np.ndarray, tape: Tape | None = None) -> None:
+    """Fill model.grads from dL/dy: ``model.backward_params(grad)``, which skips dL/d(data) as PyTorch does for
+    an input that does not require a gradient; with a tape that recorded the forward, layer by layer,
+    recording every dL/d(input), the data's included (the same grads)."""
     if tape is None or not tape.layers:
-        return model.backward(grad)
+        model.backward_params(grad)
+        return
     for trace in reversed(tape.layers):
         grad = trace.layer.backward(grad)
         trace.grad_input = grad
-    return grad
 
 
 def reconstruction(loss=mse_loss) -> Callable:

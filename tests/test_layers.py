@@ -188,6 +188,19 @@ def test_backward_overwrites_grads(rng):
             np.testing.assert_array_equal(layer.grads[key], first[key])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_params_fills_the_grads_backward_fills(dtype, rng):
+    model = npae.disk_autoencoder("talk", channels=4, image_size=16, rng=0, dtype=dtype)
+    x = rng.random((3, 1, 16, 16)).astype(dtype)
+    g = rng.standard_normal(model.forward(x).shape).astype(dtype)
+    assert model.backward_params(g) is None
+    skipped = {name: value.copy() for name, value in model.grads.items()}
+    model.backward(g)
+    assert skipped.keys() == model.grads.keys()
+    for name, value in model.grads.items():
+        np.testing.assert_array_equal(skipped[name], value, err_msg=name)
+
+
 def test_backward_before_forward_is_an_error():
     for layer in (Conv2d(1, 1), Subsample(), Upsample(), LeakyReLU(), Sigmoid(), Bias(1)):
         with pytest.raises((RuntimeError, ValueError), match="before forward|shape"):

@@ -151,16 +151,23 @@ class Conv2d(_Convolution):
         return as_nchw(y.reshape(x.shape[0], g.ho, g.wo, self.out_channels))
 
     def backward(self, grad_out):
+        grad_y = self._weight_gradient(grad_out)
+        x, g = self._cache
+        grad_cols = matmul(grad_y, weight_rows(self.params["weight"]))
+        return as_nchw(g.col2im(grad_cols, x.shape))
+
+    def backward_params(self, grad_out):
+        self._weight_gradient(grad_out)
+
+    def _weight_gradient(self, grad_out):
+        """Write dWm^T = dy^T cols into ``grads["weight"]``; return dy as a (pixels, O) matrix."""
         if self._cache is None:
             raise RuntimeError("Conv2d: backward called before forward")
         x, g = self._cache
         grad_out = check_grad(self, grad_out, (x.shape[0], self.out_channels, g.ho, g.wo), keep_layout=True)
         grad_y = channels_last(grad_out).reshape(-1, self.out_channels)
-        cols = g.im2col(x)
-        weight_from_rows(matmul(grad_y.T, cols), self.grads["weight"])
-        del cols
-        grad_cols = matmul(grad_y, weight_rows(self.params["weight"]))
-        return as_nchw(g.col2im(grad_cols, x.shape))
+        weight_from_rows(matmul(grad_y.T, g.im2col(x)), self.grads["weight"])
+        return grad_y
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -6,6 +6,8 @@ A layer has
 * ``backward(grad_out) -> grad_in``: given dL/d(output) of the last forward,
   returns dL/d(input) and *overwrites* ``grads`` with dL/d(params) (it does
   not accumulate: two backward calls leave the gradient of the last one);
+* ``backward_params(grad_out)``: the same ``grads``, without dL/d(input), for a
+  model's first layer, whose input (the data) needs no gradient;
 * ``params`` and ``grads``: dicts with the same keys and shapes;
 * ``buffers``: arrays that are state but not trained (BatchNorm's running statistics);
 * ``output_shape(input_shape)``: the shape ``forward`` would return.
@@ -91,6 +93,12 @@ class Layer:
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def backward_params(self, grad_out: np.ndarray) -> None:
+        """Fill ``grads`` as :meth:`backward` does, where dL/d(input) is not needed (the data's gradient).
+
+        Layers whose dL/d(input) costs work of its own skip it here (:class:`~npae.nn.Conv2d`)."""
+        self.backward(grad_out)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(input_shape)

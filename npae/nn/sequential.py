@@ -109,6 +109,13 @@ class Sequential(Layer):
             grad_out = layer.backward(grad_out)
         return grad_out
 
+    def backward_params(self, grad_out):
+        """Every layer's grads, as :meth:`backward` fills them, without dL/d(input) of the first layer."""
+        for layer in reversed(self.layers[1:]):
+            grad_out = layer.backward(grad_out)
+        if self.layers:
+            self.layers[0].backward_params(grad_out)
+
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
         for layer in self.layers:
