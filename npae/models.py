@@ -26,6 +26,7 @@ import numpy as np
 
 from .nn import (BatchNorm, Bias, Conv2d, ConvTranspose2d, CoordChannels, Layer, LeakyReLU, NearestUpConv2d,
                  Sequential, Sigmoid, Subsample, Upsample)
+from .nn.flat import pack_parameters
 from .nn.init import as_generator
 from .nn.layer import check_dtype
 from .presets import GEOMETRIES, PCAAE_ENCODER_CHANNELS, UPSAMPLING, network_defaults, pcaae_decoder_channels
@@ -246,6 +247,7 @@ class Autoencoder(Sequential):
 
     def astype(self, dtype):
         super().astype(dtype)
+        pack_parameters(self)
         if self.config is not None:
             self.config.dtype = np.dtype(dtype).name
         return self
@@ -260,7 +262,9 @@ class Autoencoder(Sequential):
 def build_autoencoder(cfg: AutoencoderConfig, rng=None) -> Autoencoder:
     """The autoencoder a configuration describes, weights drawn from ``rng`` (encoder first, then decoder)."""
     rng = as_generator(rng)
-    return Autoencoder(build_encoder(cfg, rng), build_decoder(cfg, rng), cfg)
+    model = Autoencoder(build_encoder(cfg, rng), build_decoder(cfg, rng), cfg)
+    pack_parameters(model)
+    return model
 
 
 def literal_to_transposed(conv_weight: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import kernels
+from .nn.flat import packed_buffer
 
 
 class NonFiniteUpdate(FloatingPointError):
@@ -65,17 +66,25 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter, or none: raises :class:`NonFiniteUpdate` before writing anything if a
         gradient (with weight decay) holds NaN or inf or an update would leave one behind."""
+        self._step_each(self._pairs())
+
+    def _step_each(self, pairs) -> None:
+        """:meth:`step`, one parameter array at a time."""
         t = self.step_count + 1
         with np.errstate(over="ignore", invalid="ignore"):
             pairs = [(name, param, np.ascontiguousarray(self.gradient(name, param, grad)))
-                     for name, param, grad in self._pairs()]
-            for name, param, grad in pairs:
-                what = self.fault(name, param, grad, t)
-                if what is not None:
-                    raise NonFiniteUpdate(name, what)
+                     for name, param, grad in pairs]
+            self._refuse_faults(pairs, t)
         for name, param, grad in pairs:
             self.update(name, param, grad, t)
         self.step_count = t
+
+    def _refuse_faults(self, pairs, t: int) -> None:
+        """Raise :class:`NonFiniteUpdate` for the first parameter whose update at step t has a fault."""
+        for name, param, grad in pairs:
+            what = self.fault(name, param, grad, t)
+            if what is not None:
+                raise NonFiniteUpdate(name, what)
 
     def fault(self, name: str, param: np.ndarray, grad: np.ndarray, t: int) -> str | None:
         """What step t's update of ``param`` would make non-finite ("gradient", "parameter", a moment), or None."""
@@ -150,9 +159,58 @@ class Adam(Optimizer):
             raise ValueError(f"eps must be >= 0, got {eps}")
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
+        self._flat_members, self._flat, self._moments, self._moment_views = None, None, None, None
 
     def moment_names(self):
         return ("m", "v")
+
+    def step(self) -> None:
+        """As :meth:`Optimizer.step`; when the model's parameters and gradients are packed in one buffer each
+        (:func:`npae.nn.pack_parameters`) and there is no weight decay, as one pass over the buffers."""
+        pairs = self._pairs()
+        flat = None if self.weight_decay else self._packed(pairs)
+        if flat is None:
+            self._step_each(pairs)
+            return
+        t = self.step_count + 1
+        arguments = (*flat, self.lr, *self.betas, self.eps, t)
+        if kernels.adam_fault(*arguments) is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._refuse_faults(pairs, t)
+            raise NonFiniteUpdate("a parameter", "parameter")
+        kernels.adam_update(*arguments)
+        for (name, _, _), (m, v) in zip(pairs, self._moment_views):
+            if name not in self.state:
+                self.state[name] = {"m": m, "v": v}
+        self.step_count = t
+
+    def _packed(self, pairs) -> tuple[np.ndarray, ...] | None:
+        """Flat (p, g, m, v) with m and v laid out as p, whose views are ``state[name]["m"]`` and ``["v"]``
+        once the step is applied; None if the parameters or gradients are not packed."""
+        members = [p for _, p, _ in pairs] + [g for _, _, g in pairs]
+        if not _same_arrays(members, self._flat_members):
+            p, g = packed_buffer(members[:len(pairs)]), packed_buffer(members[len(pairs):])
+            if p is None or g is None:
+                return None
+            self._flat_members, self._flat, self._moment_views = members, (p, g), None
+        if self._moment_views is None or not _same_arrays(
+                [self.state[name][key] if name in self.state else None for name, _, _ in pairs for key in "mv"],
+                [view for views in self._moment_views for view in views]):
+            self._moments, self._moment_views = self._flat_moments(pairs)
+        return (*self._flat, *self._moments)
+
+    def _flat_moments(self, pairs):
+        """Flat m and v (the state's values, zeros where there is none yet) and their views per parameter."""
+        m_flat, v_flat = np.zeros_like(self._flat[0]), np.zeros_like(self._flat[0])
+        views, offset = [], 0
+        for name, param, _ in pairs:
+            m, v = (flat[offset:offset + param.size].reshape(param.shape) for flat in (m_flat, v_flat))
+            if name in self.state:
+                m[...], v[...] = self.state[name]["m"], self.state[name]["v"]
+                self.state[name] = {"m": m, "v": v}
+            views.append((m, v))
+            offset += param.size
+        return (m_flat, v_flat), views
 
     def fault(self, name, param, grad, t):
         moments = self.state.get(name) or {"m": np.zeros_like(param), "v": np.zeros_like(param)}
@@ -163,6 +221,11 @@ class Adam(Optimizer):
             self.state[name] = {"m": np.zeros_like(param), "v": np.zeros_like(param)}
         moments = self.state[name]
         kernels.adam_update(param, grad, moments["m"], moments["v"], self.lr, *self.betas, self.eps, t)
+
+
+def _same_arrays(arrays: list, others: list | None) -> bool:
+    """True if the two lists hold the same array objects in the same order."""
+    return others is not None and len(arrays) == len(others) and all(a is b for a, b in zip(arrays, others))
 
 
 class SGD(Optimizer):

@@ -173,10 +173,13 @@ def test_adam_fault_predicts_exactly_what_the_update_would_make_non_finite(backe
     assert seen == {None, "gradient", "parameter", "m", "v"}
 
 
+@pytest.mark.parametrize("packed", [False, True])
 @pytest.mark.parametrize("optimizer", [lambda model: Adam(model, lr=1e-3),
                                        lambda model: npae.SGD(model, lr=10.0, momentum=0.9)])
-def test_a_refused_step_changes_no_array(optimizer):
+def test_a_refused_step_changes_no_array(optimizer, packed):
     net = Sequential(Conv2d(1, 2, 3, rng=0, dtype=np.float32), Bias(2, dtype=np.float32))
+    if packed:
+        npae.pack_parameters(net)
     opt = optimizer(net)
     for grad in net.grads.values():
         grad[...] = 1.0
@@ -193,3 +196,60 @@ def test_a_refused_step_changes_no_array(optimizer):
     assert opt.step_count == 1
     assert all(np.array_equal(params[k], v) for k, v in net.params.items())
     assert all(np.array_equal(state[k][m], opt.state[k][m]) for k in state for m in state[k])
+
+
+def test_pack_parameters_keeps_values_and_views_one_buffer():
+    net = Sequential(Conv2d(1, 2, 3, rng=0, dtype=np.float64), Bias(2, dtype=np.float64), Conv2d(2, 3, 3, rng=1,
+                                                                                                 dtype=np.float64))
+    before = {name: value.copy() for name, value in net.params.items()}
+    npae.pack_parameters(net)
+    buffers = [npae.nn.flat.packed_buffer(list(arrays.values())) for arrays in (net.params, net.grads)]
+    assert all(buffer is not None and buffer.size == 18 + 2 + 54 for buffer in buffers)
+    assert buffers[0] is not buffers[1]
+    for name, value in net.params.items():
+        np.testing.assert_array_equal(value, before[name])
+    assert npae.nn.flat.packed_buffer(list(net.params.values())[::-1]) is None
+    assert npae.nn.flat.packed_buffer(list(net.params.values())[:2]) is None
+    model = npae.disk_autoencoder(channels=4, image_size=16, rng=0)
+    assert npae.nn.flat.packed_buffer(list(model.params.values())) is not None
+    model.astype(np.float64)
+    assert npae.nn.flat.packed_buffer(list(model.grads.values())).dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_on_packed_parameters_is_adam_array_by_array(dtype):
+    """One pass over the packed buffers gives the bits of one call per array, also after a state is loaded
+    and after astype has packed the model's arrays anew."""
+    rng = np.random.default_rng(0)
+    packed = npae.disk_autoencoder(channels=4, image_size=16, rng=0, dtype=dtype)
+    apart = npae.disk_autoencoder(channels=4, image_size=16, rng=0, dtype=dtype)
+    for layer in (layer for _, layer in apart.named_layers()):  # rebind: one array each again
+        layer.params = {key: value.copy() for key, value in layer.params.items()}
+        layer.grads = {key: value.copy() for key, value in layer.grads.items()}
+    assert npae.nn.flat.packed_buffer(list(apart.params.values())) is None
+    optimizers = [Adam(model, lr=1e-2) for model in (packed, apart)]
+
+    def steps(count):
+        for _ in range(count):
+            grads = {name: rng.standard_normal(value.shape).astype(dtype) for name, value in packed.grads.items()}
+            for model, opt in zip((packed, apart), optimizers):
+                for name, value in model.grads.items():
+                    value[...] = grads[name]
+                opt.step()
+        for name in packed.params:
+            np.testing.assert_array_equal(packed.params[name], apart.params[name], err_msg=name)
+            for key in "mv":
+                np.testing.assert_array_equal(optimizers[0].state[name][key], optimizers[1].state[name][key])
+        moments = [state["m"] for state in optimizers[0].state.values()]
+        assert all(m.base is moments[0].base is not None for m in moments)  # the one-pass path ran
+
+    steps(3)
+    middle = optimizers[0].state_dict()
+    steps(2)
+    for opt in optimizers:
+        opt.load_state_dict(middle)
+    steps(2)
+    packed_before = packed.params
+    packed.astype(dtype)
+    assert all(packed.params[name] is not value for name, value in packed_before.items())
+    steps(2)

@@ -1,0 +1,55 @@
+"""A model's parameters, and their gradients, as views of one flat buffer each.
+
+    flat = [w_0.ravel(), b_0, w_1.ravel(), ...]      layer.params[key] = flat[o_k : o_k + size_k].reshape(shape_k)
+
+Nothing changes for the layers (they update and overwrite these arrays in place), but an optimiser can
+then update every parameter with one pass over ``flat`` instead of one call per array
+(:class:`npae.optim.Adam`).  :func:`packed_buffer` says whether arrays are still packed so: a layer that
+rebinds its arrays (``astype``) unpacks them, and the optimiser goes back to one call per array.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _pack(dicts_and_keys: list[tuple[dict, str]], dtype: np.dtype) -> np.ndarray:
+    """Copy ``d[key]`` for each (d, key) into one new flat buffer and rebind ``d[key]`` to its view there."""
+    flat = np.empty(sum(d[key].size for d, key in dicts_and_keys), dtype=dtype)
+    offset = 0
+    for d, key in dicts_and_keys:
+        value = d[key]
+        view = flat[offset:offset + value.size].reshape(value.shape)
+        view[...] = value
+        d[key] = view
+        offset += value.size
+    return flat
+
+
+def pack_parameters(model) -> None:
+    """Make every parameter of ``model`` (and its gradient) a view of one flat buffer, in ``model.params``'s
+    order, values unchanged.  Call it before handing out references to the arrays: one held from before
+    is no longer the model's."""
+    layers = [layer for _, layer in model.named_layers()] if hasattr(model, "named_layers") else [model]
+    slots = [(layer, key) for layer in layers for key in layer.params]
+    dtypes = {layer.params[key].dtype for layer, key in slots}
+    if len(dtypes) != 1:
+        return
+    dtype = dtypes.pop()
+    _pack([(layer.params, key) for layer, key in slots], dtype)
+    _pack([(layer.grads, key) for layer, key in slots], dtype)
+
+
+def packed_buffer(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """The 1-D buffer that holds ``arrays`` one after another, in this order and nothing else, or None."""
+    if not arrays:
+        return None
+    base = arrays[0].base
+    if base is None or base.ndim != 1 or not base.flags.c_contiguous or base.size != sum(a.size for a in arrays):
+        return None
+    address = base.ctypes.data
+    for array in arrays:
+        if array.base is not base or array.dtype != base.dtype or not array.flags.c_contiguous \
+                or array.ctypes.data != address:
+            return None
+        address += array.nbytes
+    return base
