@@ -19,13 +19,16 @@ from .nn.flat import packed_buffer
 
 
 class NonFiniteUpdate(FloatingPointError):
-    """A step refused, nothing changed: the gradient of ``name`` holds NaN or inf (``what`` is "gradient"), or its
-    update would leave one in ``what`` ("parameter" or a moment's name)."""
+    """A step refused, nothing changed: the gradient of ``name`` holds NaN or inf (``what`` is "gradient"), or
+    overflowed when weight decay was added (``"weight decay"``), or its update would leave one in ``what``
+    ("parameter" or a moment's name)."""
 
     def __init__(self, name: str, what: str):
         self.name, self.what = name, what
         if what == "gradient":
             message = f"the gradient of {name} holds NaN or inf"
+        elif what == "weight decay":
+            message = f"the gradient of {name} plus weight decay overflowed, so the step was not applied"
         else:
             array = name if what == "parameter" else f"{name}/{what}"
             message = f"the update overflowed: {array} would hold NaN or inf, so the step was not applied"
@@ -72,17 +75,20 @@ class Optimizer:
         """:meth:`step`, one parameter array at a time."""
         t = self.step_count + 1
         with np.errstate(over="ignore", invalid="ignore"):
-            pairs = [(name, param, np.ascontiguousarray(self.gradient(name, param, grad)))
-                     for name, param, grad in pairs]
-            self._refuse_faults(pairs, t)
-        for name, param, grad in pairs:
+            decayed = [(name, param, np.ascontiguousarray(self.gradient(name, param, grad)))
+                       for name, param, grad in pairs]
+            self._refuse_faults(decayed, t, raw_grads=[grad for _, _, grad in pairs])
+        for name, param, grad in decayed:
             self.update(name, param, grad, t)
         self.step_count = t
 
-    def _refuse_faults(self, pairs, t: int) -> None:
-        """Raise :class:`NonFiniteUpdate` for the first parameter whose update at step t has a fault."""
-        for name, param, grad in pairs:
+    def _refuse_faults(self, pairs, t: int, raw_grads=None) -> None:
+        """Raise :class:`NonFiniteUpdate` for the first parameter whose update at step t has a fault (a gradient
+        that is finite in ``raw_grads`` but not in ``pairs`` overflowed with weight decay)."""
+        for k, (name, param, grad) in enumerate(pairs):
             what = self.fault(name, param, grad, t)
+            if what == "gradient" and raw_grads is not None and np.isfinite(raw_grads[k]).all():
+                what = "weight decay"
             if what is not None:
                 raise NonFiniteUpdate(name, what)
 
@@ -239,6 +245,7 @@ class SGD(Optimizer):
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = float(momentum)
+        self._velocities: dict[str, np.ndarray] = {}
 
     def moment_names(self):
         return ("velocity",) if self.momentum else ()
@@ -257,10 +264,21 @@ class SGD(Optimizer):
             return "velocity"
         if not np.isfinite(param - param.dtype.type(self.lr) * velocity).all():
             return "parameter"
+        self._velocities[name] = velocity
         return None
 
+    def step(self) -> None:
+        """As :meth:`Optimizer.step`; the update takes the velocity its dry run computed."""
+        self._velocities = {}
+        try:
+            super().step()
+        finally:
+            self._velocities = {}
+
     def update(self, name, param, grad, t):
-        velocity = self.velocity(name, grad)
+        velocity = self._velocities.pop(name, None)
+        if velocity is None:
+            velocity = self.velocity(name, grad)
         if self.momentum and name in self.state:
             self.state[name]["velocity"][...] = velocity
         elif self.momentum:

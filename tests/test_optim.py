@@ -253,3 +253,18 @@ def test_adam_on_packed_parameters_is_adam_array_by_array(dtype):
     packed.astype(dtype)
     assert all(packed.params[name] is not value for name, value in packed_before.items())
     steps(2)
+
+
+@pytest.mark.parametrize("make", [lambda model: Adam(model, weight_decay=10.0),
+                                  lambda model: npae.SGD(model, momentum=0.9, weight_decay=10.0)])
+def test_an_overflow_caused_by_weight_decay_is_named_so(make):
+    model = Quadratic(np.array([1.0, 3e38], dtype=np.float32))
+    opt = make(model)
+    model.grads["p"][...] = 1.0
+    with pytest.raises(npae.optim.NonFiniteUpdate, match="gradient of p plus weight decay overflowed") as refused:
+        opt.step()
+    assert refused.value.what == "weight decay" and opt.step_count == 0
+    np.testing.assert_array_equal(model.params["p"], np.array([1.0, 3e38], dtype=np.float32))
+    model.grads["p"][0] = np.inf
+    with pytest.raises(npae.optim.NonFiniteUpdate, match="gradient of p holds NaN or inf"):
+        opt.step()
