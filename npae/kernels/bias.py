@@ -62,7 +62,7 @@ def add_bias(x: np.ndarray, bias: np.ndarray) -> np.ndarray:
     rows, channels = x.shape
     lanes = lanes_per_row(rows, channels)
     out = np.empty(x.shape, dtype=x.dtype)
-    _add_bias_numba(np.ascontiguousarray(x).reshape(rows // lanes, lanes * channels), np.tile(bias, lanes),
+    _add_bias_numba(np.ascontiguousarray(x).reshape(rows // lanes, lanes * channels), np.concatenate((bias,) * lanes),
                     out.reshape(rows // lanes, lanes * channels))
     return out
 
