@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from npae import kernels
 import numba
 
-from npae.kernels import adam, bias, blas, conv, pointwise, sampling
+from npae.kernels import adam, bias, blas, conv, direct, pointwise, sampling
 
 
 def assert_close(a, b, rtol=1e-12):
@@ -176,3 +176,26 @@ def test_column_sums_accumulate_in_float64():
     """1 then 2^20 times 2^-24: a float32 running sum stays at 1 (each 2^-24 is half an ulp), the sum is 1.0625."""
     g = np.concatenate([[1.0], np.full(2 ** 20, 2.0 ** -24)]).astype(np.float32)[:, None]
     assert kernels.column_sums(g)[0] == np.float32(1.0625)
+
+
+@given(st.integers(1, 3), st.integers(1, 20), st.integers(1, 9), st.integers(1, 9), st.integers(1, 4),
+       st.integers(1, 4), st.integers(0, 4), st.integers(0, 4), st.sampled_from([np.float32, np.float64]))
+def test_single_output_conv_kernels_match_reference_and_are_adjoint(n, c, h, w, kh, kw, pt, pl, dtype):
+    pt, pl = min(pt, kh), min(pl, kw)
+    ho, wo = h + 2 * pt - kh + 1, w + 2 * pl - kw + 1
+    if ho < 1 or wo < 1:
+        return
+    rng = np.random.default_rng(0)
+    x, taps = rng.standard_normal((n, h, w, c)).astype(dtype), rng.standard_normal((kh, kw, c)).astype(dtype)
+    dy = rng.standard_normal((n, ho, wo)).astype(dtype)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    y = kernels.single_output_conv(x, taps, pt, pl, ho, wo)
+    dx = kernels.single_output_conv_input_grad(dy, taps, pt, pl, x.shape)
+    dw = kernels.single_output_conv_weight_grad(dy, x, pt, pl, kh, kw)
+    assert_close(y, direct.forward_reference(x, taps, pt, pl, ho, wo), rtol)
+    assert_close(dx, direct.input_grad_reference(dy, taps, pt, pl, x.shape), rtol)
+    assert_close(dw, direct.weight_grad_reference(dy, x, pt, pl, kh, kw), rtol)
+    inner = float(np.vdot(y.astype(np.float64), dy))  # <A x, dy> = <x, A^T dy> = <w, dL/dw>
+    scale = np.abs(y).sum() * np.abs(dy).max() + 1e-300
+    assert abs(inner - float(np.vdot(x.astype(np.float64), dx))) <= 10 * rtol * scale
+    assert abs(inner - float(np.vdot(taps.astype(np.float64), dw))) <= 10 * rtol * scale

@@ -15,6 +15,8 @@ Conv2d keeps its input x for the backward pass and rebuilds cols from it there:
 x is already alive as the previous layer's output, cols would be kh*kw/(sh*sw)
 times larger.  With one input channel (the data) it keeps cols instead: rebuilding them
 cost 2-3% of the talk model's step, keeping them 2.25x the images' memory.
+A stride-1 Conv2d with one output channel never builds cols (:mod:`npae.kernels.direct`): there cols would be
+kh*kw times its input, for a matrix-vector product (the bilinear decoder's last layer: 19 -> 2 ms).
 """
 from __future__ import annotations
 
@@ -143,10 +145,23 @@ class Conv2d(_Convolution):
         g = self.geometry(h, w)
         return (n, self.out_channels, g.ho, g.wo)
 
+    @property
+    def direct(self) -> bool:
+        """One output channel, stride 1: computed without a column matrix (:mod:`npae.kernels.direct`)."""
+        return self.out_channels == 1 and self.stride == (1, 1)
+
+    def _taps(self):
+        """The weight of one output channel as a (kh, kw, C) array."""
+        return self.params["weight"][0].transpose(1, 2, 0)
+
     def forward(self, x):
         weight = self.params["weight"]
         x = channels_last(check_input(self, x, self.in_channels, weight.dtype, keep_layout=True))
         g = self.geometry(x.shape[1], x.shape[2])
+        if self.direct:
+            self._cache = (x, g, None)
+            y = kernels.single_output_conv(x, self._taps(), g.pt, g.pl, g.ho, g.wo)
+            return as_nchw(y.reshape(x.shape[0], g.ho, g.wo, 1))
         cols = g.im2col(x)
         y = matmul(cols, weight_matrix(weight))
         self._cache = (x, g, cols if self.in_channels == 1 else None)
@@ -155,6 +170,9 @@ class Conv2d(_Convolution):
     def backward(self, grad_out):
         grad_y = self._weight_gradient(grad_out)
         x, g, _ = self._cache
+        if self.direct:
+            dy = grad_y.reshape(x.shape[0], g.ho, g.wo)
+            return as_nchw(kernels.single_output_conv_input_grad(dy, self._taps(), g.pt, g.pl, x.shape))
         grad_cols = matmul(grad_y, weight_rows(self.params["weight"]))
         return as_nchw(g.col2im(grad_cols, x.shape))
 
@@ -168,6 +186,11 @@ class Conv2d(_Convolution):
         x, g, cols = self._cache
         grad_out = check_grad(self, grad_out, (x.shape[0], self.out_channels, g.ho, g.wo), keep_layout=True)
         grad_y = channels_last(grad_out).reshape(-1, self.out_channels)
+        if self.direct:
+            dy = grad_y.reshape(x.shape[0], g.ho, g.wo)
+            taps = kernels.single_output_conv_weight_grad(dy, x, g.pt, g.pl, g.kh, g.kw)
+            self.grads["weight"][0] = taps.transpose(2, 0, 1)
+            return grad_y
         weight_from_rows(matmul(grad_y.T, g.im2col(x) if cols is None else cols), self.grads["weight"])
         return grad_y
 
