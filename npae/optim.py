@@ -245,7 +245,7 @@ class SGD(Optimizer):
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = float(momentum)
-        self._velocities: dict[str, np.ndarray] = {}
+        self._velocities: dict[str, np.ndarray] | None = None
 
     def moment_names(self):
         return ("velocity",) if self.momentum else ()
@@ -264,19 +264,20 @@ class SGD(Optimizer):
             return "velocity"
         if not np.isfinite(param - param.dtype.type(self.lr) * velocity).all():
             return "parameter"
-        self._velocities[name] = velocity
+        if self._velocities is not None:
+            self._velocities[name] = velocity
         return None
 
     def step(self) -> None:
-        """As :meth:`Optimizer.step`; the update takes the velocity its dry run computed."""
+        """As :meth:`Optimizer.step`; within it, the update takes the velocity its dry run computed."""
         self._velocities = {}
         try:
             super().step()
         finally:
-            self._velocities = {}
+            self._velocities = None
 
     def update(self, name, param, grad, t):
-        velocity = self._velocities.pop(name, None)
+        velocity = self._velocities.pop(name, None) if self._velocities is not None else None
         if velocity is None:
             velocity = self.velocity(name, grad)
         if self.momentum and name in self.state:

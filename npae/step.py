@@ -74,7 +74,7 @@ def backward(model, grad: np.ndarray, tape: Tape | None = None) -> None:
     an input that does not require a gradient; with a tape that recorded the forward, layer by layer,
     recording every dL/d(input), the data's included (the same grads)."""
     if tape is None or not tape.layers:
-        model.backward_params(grad)
+        getattr(model, "backward_params", model.backward)(grad)
         return
     for trace in reversed(tape.layers):
         grad = trace.layer.backward(grad)

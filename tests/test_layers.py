@@ -201,6 +201,47 @@ def test_backward_params_fills_the_grads_backward_fills(dtype, rng):
         np.testing.assert_array_equal(skipped[name], value, err_msg=name)
 
 
+def test_backward_params_runs_a_backward_of_its_own(rng):
+    """A duck-typed first layer (no backward_params), a Conv2d subclass or instance with its own backward:
+    training runs their backward."""
+    class Scale:
+        params, grads, buffers = {}, {}, {}
+
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, g):
+            return 2 * g
+
+        def output_shape(self, shape):
+            return shape
+
+    class Halved(Conv2d):
+        def backward(self, grad_out):
+            grad_in = super().backward(grad_out)
+            self.grads["weight"] *= 0.5
+            return grad_in
+
+    x = rng.random((2, 1, 5, 5))
+    duck = Sequential(Scale(), Conv2d(1, 1, 3, rng=0, dtype=np.float64))
+    assert np.isfinite(npae.training_step(duck, npae.Adam(duck), x))
+    patched = Conv2d(1, 1, 3, rng=0, dtype=np.float64)
+
+    def halved_backward(grad_out):
+        grad_in = Conv2d.backward(patched, grad_out)
+        patched.grads["weight"] *= 0.5
+        return grad_in
+
+    patched.backward = halved_backward
+    for first in (Halved(1, 1, 3, rng=0, dtype=np.float64), patched):
+        net = Sequential(first, Bias(1, dtype=np.float64))
+        g = np.ones_like(net.forward(x))
+        net.backward_params(g)
+        halved = first.grads["weight"].copy()
+        Conv2d.backward(first, g)
+        np.testing.assert_array_equal(halved, 0.5 * first.grads["weight"])
+
+
 def test_backward_before_forward_is_an_error():
     for layer in (Conv2d(1, 1), Subsample(), Upsample(), LeakyReLU(), Sigmoid(), Bias(1)):
         with pytest.raises((RuntimeError, ValueError), match="before forward|shape"):

@@ -268,3 +268,11 @@ def test_an_overflow_caused_by_weight_decay_is_named_so(make):
     model.grads["p"][0] = np.inf
     with pytest.raises(npae.optim.NonFiniteUpdate, match="gradient of p holds NaN or inf"):
         opt.step()
+
+
+def test_sgd_fault_and_update_called_directly_use_the_gradient_they_are_given():
+    model = Quadratic(np.zeros(1))
+    opt = npae.SGD(model, lr=1.0, momentum=0.9)
+    assert opt.fault("p", model.params["p"], np.ones(1), 1) is None
+    opt.update("p", model.params["p"], np.full(1, 2.0), 1)
+    np.testing.assert_array_equal(model.params["p"], [-2.0])

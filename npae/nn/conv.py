@@ -121,7 +121,7 @@ class Conv2d(_Convolution):
     Ho = (H + pad_top + pad_bottom - kh) // s_h + 1.  ``backward`` overwrites
     ``grads["weight"]``.  y is channels last in memory.  ``forward`` keeps x for ``backward`` (a reference
     when x is channels last, as every convolution's output is, or has one channel): changing x in place in
-    between changes the weight gradient.
+    between changes the weight gradient, except with one input channel, where the column matrix is kept.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size=3, stride=1, padding="same",
@@ -177,6 +177,9 @@ class Conv2d(_Convolution):
         return as_nchw(g.col2im(grad_cols, x.shape))
 
     def backward_params(self, grad_out):
+        if type(self).backward is not Conv2d.backward or "backward" in vars(self):
+            self.backward(grad_out)  # a backward of its own decides the grads
+            return
         self._weight_gradient(grad_out)
 
     def _weight_gradient(self, grad_out):

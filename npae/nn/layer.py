@@ -7,7 +7,8 @@ A layer has
   returns dL/d(input) and *overwrites* ``grads`` with dL/d(params) (it does
   not accumulate: two backward calls leave the gradient of the last one);
 * ``backward_params(grad_out)``: the same ``grads``, without dL/d(input), for a
-  model's first layer, whose input (the data) needs no gradient;
+  model's first layer, whose input (the data) needs no gradient (a layer without
+  it, or whose class overrides ``backward`` only, is run through ``backward``);
 * ``params`` and ``grads``: dicts with the same keys and shapes;
 * ``buffers``: arrays that are state but not trained (BatchNorm's running statistics);
 * ``output_shape(input_shape)``: the shape ``forward`` would return.

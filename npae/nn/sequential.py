@@ -114,7 +114,8 @@ class Sequential(Layer):
         for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
         if self.layers:
-            self.layers[0].backward_params(grad_out)
+            first = self.layers[0]
+            getattr(first, "backward_params", first.backward)(grad_out)
 
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
