@@ -218,15 +218,21 @@ class Adam(Optimizer):
             offset += param.size
         return (m_flat, v_flat), views
 
+    def _moments_of(self, name, param):
+        """(m, v) of ``name`` in its parameter's dtype (converted after ``model.astype``; zeros before its
+        first update)."""
+        if name not in self.state:
+            return np.zeros_like(param), np.zeros_like(param)
+        return tuple(self.state[name][key].astype(param.dtype, copy=False) for key in ("m", "v"))
+
     def fault(self, name, param, grad, t):
-        moments = self.state.get(name) or {"m": np.zeros_like(param), "v": np.zeros_like(param)}
-        return kernels.adam_fault(param, grad, moments["m"], moments["v"], self.lr, *self.betas, self.eps, t)
+        return kernels.adam_fault(param, grad, *self._moments_of(name, param), self.lr, *self.betas, self.eps, t)
 
     def update(self, name, param, grad, t):
-        if name not in self.state:
-            self.state[name] = {"m": np.zeros_like(param), "v": np.zeros_like(param)}
-        moments = self.state[name]
-        kernels.adam_update(param, grad, moments["m"], moments["v"], self.lr, *self.betas, self.eps, t)
+        m, v = self._moments_of(name, param)
+        kernels.adam_update(param, grad, m, v, self.lr, *self.betas, self.eps, t)
+        if name not in self.state or self.state[name]["m"] is not m:
+            self.state[name] = {"m": m, "v": v}
 
 
 def _same_arrays(arrays: list, others: list | None) -> bool:
@@ -251,9 +257,9 @@ class SGD(Optimizer):
         return ("velocity",) if self.momentum else ()
 
     def velocity(self, name: str, grad: np.ndarray) -> np.ndarray:
-        """The new velocity: g at the first step, mu b + g after (a new array)."""
+        """The new velocity: g at the first step, mu b + g after (a new array, in the gradient's dtype)."""
         if self.momentum and name in self.state:
-            return self.state[name]["velocity"] * grad.dtype.type(self.momentum) + grad
+            return self.state[name]["velocity"].astype(grad.dtype, copy=False) * grad.dtype.type(self.momentum) + grad
         return grad.copy()
 
     def fault(self, name, param, grad, t):
@@ -280,7 +286,7 @@ class SGD(Optimizer):
         velocity = self._velocities.pop(name, None) if self._velocities is not None else None
         if velocity is None:
             velocity = self.velocity(name, grad)
-        if self.momentum and name in self.state:
+        if self.momentum and name in self.state and self.state[name]["velocity"].dtype == velocity.dtype:
             self.state[name]["velocity"][...] = velocity
         elif self.momentum:
             self.state[name] = {"velocity": velocity}

@@ -276,3 +276,28 @@ def test_sgd_fault_and_update_called_directly_use_the_gradient_they_are_given():
     assert opt.fault("p", model.params["p"], np.ones(1), 1) is None
     opt.update("p", model.params["p"], np.full(1, 2.0), 1)
     np.testing.assert_array_equal(model.params["p"], [-2.0])
+
+
+@pytest.mark.parametrize("make", [lambda model: Adam(model, lr=1e-2), lambda model: npae.SGD(model, lr=0.1, momentum=0.9)])
+def test_moments_follow_the_parameters_dtype_after_astype(make):
+    """Packed (one pass) or not, after astype the optimiser carries on in the new dtype, with the same bits."""
+    rng = np.random.default_rng(0)
+    packed = npae.disk_autoencoder(channels=2, image_size=8, rng=0)
+    apart = npae.disk_autoencoder(channels=2, image_size=8, rng=0)
+    for layer in (layer for _, layer in apart.named_layers()):
+        layer.params = {key: value.copy() for key, value in layer.params.items()}
+        layer.grads = {key: value.copy() for key, value in layer.grads.items()}
+    optimizers = [make(model) for model in (packed, apart)]
+    for dtype in (np.float32, np.float64, np.float32):
+        for model in (packed, apart):
+            model.astype(dtype)
+        for _ in range(2):
+            grads = {name: rng.standard_normal(value.shape) for name, value in packed.grads.items()}
+            for model, opt in zip((packed, apart), optimizers):
+                for name, value in model.grads.items():
+                    value[...] = grads[name]
+                opt.step()
+        for opt in optimizers:
+            assert all(value.dtype == dtype for moments in opt.state.values() for value in moments.values())
+        for name in packed.params:
+            np.testing.assert_array_equal(packed.params[name], apart.params[name], err_msg=name)
