@@ -169,8 +169,6 @@ class PCAAutoencoder(Sequential):
     def backward(self, grad_out):
         raise NotImplementedError("a PCA-AE is trained stage by stage (train_stage), not end to end")
 
-    backward_params = backward
-
 
 def _train_pair(pair: Autoencoder, images: np.ndarray, config: PCATrainConfig, rng: np.random.Generator,
                 name: str, objective, progress: bool) -> list[float]:

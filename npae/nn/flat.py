@@ -5,7 +5,8 @@
 Nothing changes for the layers (they update and overwrite these arrays in place), but an optimiser can
 then update every parameter with one pass over ``flat`` instead of one call per array
 (:class:`npae.optim.Adam`).  :func:`packed_buffer` says whether arrays are still packed so: a layer that
-rebinds its arrays (``astype``) unpacks them, and the optimiser goes back to one call per array.
+rebinds its arrays (``Layer.astype``) unpacks them, and the optimiser goes back to one call per array
+(``Autoencoder.astype`` packs them again).
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def _pack(dicts_and_keys: list[tuple[dict, str]], dtype: np.dtype) -> np.ndarray
 
 def pack_parameters(model) -> None:
     """Make every parameter of ``model`` (and its gradient) a view of one flat buffer, in ``model.params``'s
-    order, values unchanged.  Call it before handing out references to the arrays: one held from before
-    is no longer the model's."""
+    order, values unchanged (nothing if the parameters have different dtypes).  Call it before handing out
+    references to the arrays: one held from before is no longer the model's."""
     layers = [layer for _, layer in model.named_layers()] if hasattr(model, "named_layers") else [model]
     slots = [(layer, key) for layer in layers for key in layer.params]
     dtypes = {layer.params[key].dtype for layer, key in slots}

@@ -111,6 +111,9 @@ class Sequential(Layer):
 
     def backward_params(self, grad_out):
         """Every layer's grads, as :meth:`backward` fills them, without dL/d(input) of the first layer."""
+        if type(self).backward is not Sequential.backward:
+            self.backward(grad_out)  # a backward of its own decides the grads
+            return
         for layer in reversed(self.layers[1:]):
             grad_out = layer.backward(grad_out)
         if self.layers:
