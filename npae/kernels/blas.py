@@ -161,7 +161,8 @@ def _split_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, par
     """op(a) @ op(b) (see :func:`_gemm`) as ``parts`` tasks on Numba's threads.  With ``chunk`` 0, task i
     writes block i of c (:func:`_gemm_block`); with ``chunk`` > 0, a reduction, task i writes the partial
     sum over range i of the inner dimension into c[i*m*n : (i+1)*m*n] (:func:`_gemm_partial_sum`)."""
-    for part in prange(parts):
+    for task in prange(parts):
+        part = np.int64(task)  # prange's index is unsigned in the parallel body: one type, one compilation of each callee
         if chunk == 0:
             _gemm_block(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, part, parts)
         else:
