@@ -103,37 +103,35 @@ def _check_array(name, array, analytic_grad, loss, rng, h, atol, rtol, max_eleme
     non_finite = _non_finite_check(name, array, analytic_grad)
     if non_finite is not None:
         return non_finite
-    if not array.flags.c_contiguous:
-        raise ValueError(f"gradcheck: {name} must be C-contiguous to be perturbed in place")
-    flat = array.reshape(-1)
     grad = analytic_grad.reshape(-1)
-    if flat.size <= max_elements:
-        indices = np.arange(flat.size)
+    if array.size <= max_elements:
+        indices = np.arange(array.size)
     else:
-        indices = np.sort(rng.choice(flat.size, size=max_elements, replace=False))
+        indices = np.sort(rng.choice(array.size, size=max_elements, replace=False))
     numeric, analytic, where = [], [], []
     for k in indices:
-        saved = flat[k]
-        flat[k] = saved + h
+        index = np.unravel_index(k, array.shape)
+        saved = array[index]
+        array[index] = saved + h
         plus = loss()
-        flat[k] = saved - h
+        array[index] = saved - h
         minus = loss()
-        flat[k] = saved
+        array[index] = saved
         numeric.append((plus - minus) / (2 * h))
         analytic.append(grad[k])
-        where.append(f"index {tuple(int(i) for i in np.unravel_index(k, array.shape))}")
-    if flat.size > max_elements:
-        saved = flat.copy()
+        where.append(f"index {tuple(int(i) for i in index)}")
+    if array.size > max_elements:
+        saved = array.copy()
         for d in range(directions):
-            direction = rng.standard_normal(flat.size)
+            direction = rng.standard_normal(array.shape)
             direction /= np.linalg.norm(direction)
-            flat[:] = saved + h * direction
+            array[...] = saved + h * direction
             plus = loss()
-            flat[:] = saved - h * direction
+            array[...] = saved - h * direction
             minus = loss()
-            flat[:] = saved
+            array[...] = saved
             numeric.append((plus - minus) / (2 * h))
-            analytic.append(float(grad @ direction))
+            analytic.append(float(grad @ direction.reshape(-1)))
             where.append(f"random direction {d}")
     return _compare(name, numeric, analytic, where, atol, rtol)
 

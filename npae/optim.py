@@ -16,6 +16,7 @@ import numpy as np
 
 from . import kernels
 from .nn.flat import packed_buffer
+from .nn.layout import from_memory, in_layout, memory
 
 
 class NonFiniteUpdate(FloatingPointError):
@@ -75,7 +76,7 @@ class Optimizer:
         """:meth:`step`, one parameter array at a time."""
         t = self.step_count + 1
         with np.errstate(over="ignore", invalid="ignore"):
-            decayed = [(name, param, np.ascontiguousarray(self.gradient(name, param, grad)))
+            decayed = [(name, param, like(self.gradient(name, param, grad), param))
                        for name, param, grad in pairs]
             self._refuse_faults(decayed, t, raw_grads=[grad for _, _, grad in pairs])
         for name, param, grad in decayed:
@@ -196,7 +197,7 @@ class Adam(Optimizer):
         members = [p for _, p, _ in pairs] + [g for _, _, g in pairs]
         if not _same_arrays(members, self._flat_members):
             p, g = packed_buffer(members[:len(pairs)]), packed_buffer(members[len(pairs):])
-            if p is None or g is None:
+            if p is None or g is None or not all(in_layout(param, grad) for _, param, grad in pairs):
                 return None
             self._flat_members, self._flat, self._moment_views = members, (p, g), None
         if self._moment_views is None or not _same_arrays(
@@ -210,7 +211,7 @@ class Adam(Optimizer):
         m_flat, v_flat = np.zeros_like(self._flat[0]), np.zeros_like(self._flat[0])
         views, offset = [], 0
         for name, param, _ in pairs:
-            m, v = (flat[offset:offset + param.size].reshape(param.shape) for flat in (m_flat, v_flat))
+            m, v = (from_memory(flat[offset:offset + param.size], param) for flat in (m_flat, v_flat))
             if name in self.state:
                 m[...], v[...] = self.state[name]["m"], self.state[name]["v"]
                 self.state[name] = {"m": m, "v": v}
@@ -219,20 +220,31 @@ class Adam(Optimizer):
         return (m_flat, v_flat), views
 
     def _moments_of(self, name, param):
-        """(m, v) of ``name`` in its parameter's dtype (converted after ``model.astype``; zeros before its
-        first update)."""
+        """(m, v) of ``name`` in its parameter's dtype and layout (converted after ``model.astype`` or
+        ``load_state_dict``; zeros before its first update)."""
         if name not in self.state:
             return np.zeros_like(param), np.zeros_like(param)
-        return tuple(self.state[name][key].astype(param.dtype, copy=False) for key in ("m", "v"))
+        return tuple(like(self.state[name][key], param) for key in ("m", "v"))
 
     def fault(self, name, param, grad, t):
-        return kernels.adam_fault(param, grad, *self._moments_of(name, param), self.lr, *self.betas, self.eps, t)
+        arrays = (param, grad, *self._moments_of(name, param))
+        return kernels.adam_fault(*map(memory, arrays), self.lr, *self.betas, self.eps, t)
 
     def update(self, name, param, grad, t):
         m, v = self._moments_of(name, param)
-        kernels.adam_update(param, grad, m, v, self.lr, *self.betas, self.eps, t)
+        kernels.adam_update(*map(memory, (param, grad, m, v)), self.lr, *self.betas, self.eps, t)
         if name not in self.state or self.state[name]["m"] is not m:
             self.state[name] = {"m": m, "v": v}
+
+
+def like(array: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """``array`` in ``template``'s dtype and memory layout (the same object if it already is): then
+    :func:`memory` of both pairs their entries."""
+    if array.dtype == template.dtype and in_layout(template, array):
+        return array
+    converted = np.empty_like(template)
+    converted[...] = array
+    return converted
 
 
 def _same_arrays(arrays: list, others: list | None) -> bool:

@@ -372,6 +372,28 @@ def test_layers_give_the_same_numbers_in_either_memory_layout(make, dtype, rng):
             assert a.shape == b.shape and np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("make", LAYOUT_LAYERS[:4])
+def test_convolution_weights_are_channels_last_and_any_layout_gives_the_same_numbers(make, rng):
+    """The weight (A, B, kh, kw) is (A, kh, kw, B) in memory, so its matrix rows are a view; a weight and
+    gradient rebound C-contiguous (a copy through weight_from_rows) give bit-identical outputs and gradients."""
+    from npae.nn.conv import weight_rows
+    layers = [make(np.float64) for _ in range(2)]
+    weight = layers[0].params["weight"]
+    assert npae.nn.layout.is_channels_last(weight) and npae.nn.layout.is_channels_last(layers[0].grads["weight"])
+    assert np.shares_memory(weight_rows(weight), weight)
+    layers[1].params["weight"] = np.ascontiguousarray(weight)
+    layers[1].grads["weight"] = np.zeros(weight.shape)
+    rebound = layers[1].params["weight"]  # channels last as well only if B = 1 or kh = kw = 1
+    assert np.shares_memory(weight_rows(rebound), rebound) == npae.nn.layout.is_channels_last(rebound)
+    x = rng.standard_normal((2, layers[0].in_channels, 5, 6))
+    results = []
+    for layer in layers:
+        y = layer.forward(x)
+        grad_x = layer.backward(np.random.default_rng(1).standard_normal(y.shape))
+        results.append((y, grad_x, layer.grads["weight"].copy()))
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
 def test_gradcheck_takes_a_channels_last_input(rng):
     x = channels_last_copy(rng.standard_normal((2, 3, 4, 5)))
     assert npae.gradcheck(Conv2d(3, 2, 3, rng=0), x, raise_on_fail=True)

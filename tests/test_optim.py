@@ -214,18 +214,25 @@ def test_pack_parameters_keeps_values_and_views_one_buffer():
     assert npae.nn.flat.packed_buffer(list(model.params.values())) is not None
     model.astype(np.float64)
     assert npae.nn.flat.packed_buffer(list(model.grads.values())).dtype == np.float64
+    for arrays in (model.params, model.grads):  # packing keeps the convolutions' weights channels last
+        assert npae.nn.layout.is_channels_last(arrays["encoder.3.weight"])
+        assert not arrays["encoder.3.weight"].flags.c_contiguous
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_adam_on_packed_parameters_is_adam_array_by_array(dtype):
+@pytest.mark.parametrize("order", ["C", "K"])
+def test_adam_on_packed_parameters_is_adam_array_by_array(dtype, order):
     """One pass over the packed buffers gives the bits of one call per array, also after a state is loaded
-    and after astype has packed the model's arrays anew."""
+    (its moments C-contiguous) and after astype has packed the model's arrays anew; the arrays apart are
+    C-contiguous ("C") or keep the weights channels last ("K")."""
     rng = np.random.default_rng(0)
     packed = npae.disk_autoencoder(channels=4, image_size=16, rng=0, dtype=dtype)
     apart = npae.disk_autoencoder(channels=4, image_size=16, rng=0, dtype=dtype)
     for layer in (layer for _, layer in apart.named_layers()):  # rebind: one array each again
-        layer.params = {key: value.copy() for key, value in layer.params.items()}
-        layer.grads = {key: value.copy() for key, value in layer.grads.items()}
+        layer.params = {key: value.copy(order=order) for key, value in layer.params.items()}
+        layer.grads = {key: value.copy(order=order) for key, value in layer.grads.items()}
+    weight = apart.params["encoder.3.weight"]
+    assert npae.nn.layout.is_channels_last(weight) == (order == "K") != weight.flags.c_contiguous
     assert npae.nn.flat.packed_buffer(list(apart.params.values())) is None
     optimizers = [Adam(model, lr=1e-2) for model in (packed, apart)]
 

@@ -8,9 +8,11 @@ x and dy as matrices (pixels, channels), and Wm the weight as a (kh*kw*C, O) mat
     Conv2d:          y = cols Wm,          dWm^T = dy^T cols,      dx = col2im(dy Wm^T)
     ConvTranspose2d: y = col2im(x Wm^T),   dWm^T = x^T im2col(dy), dx = im2col(dy) Wm
 
-The transposed convolution is exactly the input-gradient of a convolution, and vice versa.  Wm^T, the
-(O, kh*kw*C) matrix, is made C-contiguous (:func:`weight_rows`) and the weight gradient is computed
-transposed: OpenBLAS is faster with both (docs/benchmarks.md).
+The transposed convolution is exactly the input-gradient of a convolution, and vice versa.  The weight is
+kept channels last in memory (:mod:`npae.nn.layout`), so that Wm^T, the (O, kh*kw*C) matrix, is a view of it
+(:func:`weight_rows`), and the weight gradient is computed as that matrix, into the gradient's memory:
+OpenBLAS is faster with Wm^T C-contiguous and with the gradient transposed (docs/benchmarks.md), and
+only Wm is a copy.
 Conv2d keeps its input x for the backward pass and rebuilds cols from it there:
 x is already alive as the previous layer's output, cols would be kh*kw/(sh*sw)
 times larger.  With one input channel (the data) it keeps cols instead: rebuilding them
@@ -28,7 +30,7 @@ from .. import kernels
 from ..kernels.blas import matmul
 from .init import as_generator, he_uniform
 from .layer import Layer, as_pair, check_dtype, check_grad, check_input
-from .layout import as_nchw, channels_last
+from .layout import as_nchw, channels_last, is_channels_last
 
 PADDING_MODES = ("same", "valid", "full")
 
@@ -83,14 +85,29 @@ def weight_matrix(weight: np.ndarray) -> np.ndarray:
 
 
 def weight_rows(weight: np.ndarray) -> np.ndarray:
-    """(A, B, kh, kw) -> the (A, kh*kw*B) matrix Wm^T[a, (di, dj, b)] = weight[a, b, di, dj] (a copy)."""
-    return np.ascontiguousarray(weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1))
+    """(A, B, kh, kw) -> the C-contiguous (A, kh*kw*B) matrix Wm^T[a, (di, dj, b)] = weight[a, b, di, dj]:
+    a view of a channels-last weight, else a copy."""
+    return channels_last(weight).reshape(weight.shape[0], -1)
+
+
+def rows_view(weight: np.ndarray) -> np.ndarray | None:
+    """The (A, kh*kw*B) matrix :func:`weight_rows` as a view of a channels-last ``weight``'s memory
+    (a product can be written there), or None if ``weight`` is not channels last."""
+    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1) if is_channels_last(weight) else None
 
 
 def weight_from_rows(rows: np.ndarray, out: np.ndarray) -> None:
     """Write the (A, kh*kw*B) matrix, the transpose of :func:`weight_matrix`'s, into ``out`` (A, B, kh, kw)."""
     a, b, kh, kw = out.shape
     out[...] = rows.reshape(a, kh, kw, b).transpose(0, 3, 1, 2)
+
+
+def _store_weight_gradient(grad: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
+    """grad (A, B, kh, kw) <- the (A, kh*kw*B) matrix left @ right, computed into grad's memory when it is channels last."""
+    target = rows_view(grad)
+    rows = matmul(left, right, out=target)
+    if target is None:
+        weight_from_rows(rows, grad)
 
 
 class _Convolution(Layer):
@@ -107,7 +124,8 @@ class _Convolution(Layer):
         first, second = ((self.out_channels, self.in_channels) if weight_layout == "out_in"
                          else (self.in_channels, self.out_channels))
         shape = (first, second) + self.kernel_size
-        self.params["weight"] = he_uniform(as_generator(rng), shape, fan_in, check_dtype(dtype))
+        weight = he_uniform(as_generator(rng), shape, fan_in, check_dtype(dtype))
+        self.params["weight"] = as_nchw(channels_last(weight))
         self.grads["weight"] = np.zeros_like(self.params["weight"])
         self._cache = None
 
@@ -194,7 +212,7 @@ class Conv2d(_Convolution):
             taps = kernels.single_output_conv_weight_grad(dy, x, g.pt, g.pl, g.kh, g.kw)
             self.grads["weight"][0] = taps.transpose(2, 0, 1)
             return grad_y
-        weight_from_rows(matmul(grad_y.T, g.im2col(x) if cols is None else cols), self.grads["weight"])
+        _store_weight_gradient(self.grads["weight"], grad_y.T, g.im2col(x) if cols is None else cols)
         return grad_y
 
     def extra_repr(self):
@@ -260,7 +278,7 @@ class ConvTranspose2d(_Convolution):
         n_img, h, w, _ = x_shape
         grad_out = check_grad(self, grad_out, self.output_shape((n_img, self.in_channels, h, w)), keep_layout=True)
         cols = g.im2col(channels_last(grad_out))
-        weight_from_rows(matmul(x2d.T, cols), self.grads["weight"])
+        _store_weight_gradient(self.grads["weight"], x2d.T, cols)
         grad_x = matmul(cols, weight_matrix(self.params["weight"]))
         return as_nchw(grad_x.reshape(x_shape))
 
@@ -289,6 +307,8 @@ class NearestUpConv2d(_Convolution):
 
     def __init__(self, in_channels, out_channels, *, rng=None, dtype=np.float32):
         super().__init__(in_channels, out_channels, 3, 1, "out_in", rng, dtype)
+        for arrays in (self.params, self.grads):  # read and written as (O*C, 9) rows: C-contiguous
+            arrays["weight"] = np.ascontiguousarray(arrays["weight"])
         self._transposed = ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, rng=0, dtype=dtype)
 
     def astype(self, dtype):

@@ -1,7 +1,8 @@
 """A model's parameters, and their gradients, as views of one flat buffer each.
 
-    flat = [w_0.ravel(), b_0, w_1.ravel(), ...]      layer.params[key] = flat[o_k : o_k + size_k].reshape(shape_k)
+    flat = [memory(w_0), b_0, memory(w_1), ...]      layer.params[key] = flat[o_k : o_k + size_k] seen as w_k
 
+Each array keeps its layout (:func:`npae.nn.layout.memory`: a channels-last weight stays channels last).
 Nothing changes for the layers (they update and overwrite these arrays in place), but an optimiser can
 then update every parameter with one pass over ``flat`` instead of one call per array
 (:class:`npae.optim.Adam`).  :func:`packed_buffer` says whether arrays are still packed so: a layer that
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layout import from_memory, is_compact
+
 
 def _pack(dicts_and_keys: list[tuple[dict, str]], dtype: np.dtype) -> np.ndarray:
     """Copy ``d[key]`` for each (d, key) into one new flat buffer and rebind ``d[key]`` to its view there."""
@@ -19,7 +22,8 @@ def _pack(dicts_and_keys: list[tuple[dict, str]], dtype: np.dtype) -> np.ndarray
     offset = 0
     for d, key in dicts_and_keys:
         value = d[key]
-        view = flat[offset:offset + value.size].reshape(value.shape)
+        segment = flat[offset:offset + value.size]
+        view = from_memory(segment, value) if is_compact(value) else segment.reshape(value.shape)
         view[...] = value
         d[key] = view
         offset += value.size
@@ -41,7 +45,8 @@ def pack_parameters(model) -> None:
 
 
 def packed_buffer(arrays: list[np.ndarray]) -> np.ndarray | None:
-    """The 1-D buffer that holds ``arrays`` one after another, in this order and nothing else, or None."""
+    """The 1-D buffer that holds ``arrays`` (each compact: its numbers in one block) one after another, in this
+    order and nothing else, or None."""
     if not arrays:
         return None
     base = arrays[0].base
@@ -49,7 +54,7 @@ def packed_buffer(arrays: list[np.ndarray]) -> np.ndarray | None:
         return None
     address = base.ctypes.data
     for array in arrays:
-        if array.base is not base or array.dtype != base.dtype or not array.flags.c_contiguous \
+        if array.base is not base or array.dtype != base.dtype or not is_compact(array) \
                 or array.ctypes.data != address:
             return None
         address += array.nbytes

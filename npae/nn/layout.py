@@ -6,6 +6,11 @@ of a C-contiguous (N, H, W, C) array ``y``; LeakyReLU returns its input's layout
 products then read and write whole channel vectors, and nothing is copied between layouts from
 one layer to the next.  Shapes, indexing and values are those of any array; only ``strides`` tell.
 
+Convolution weights (A, B, kh, kw) are kept channels last too, as (A, kh, kw, B) in memory: each row of
+the matrix a convolution multiplies by (:func:`npae.nn.conv.weight_rows`) is then a view, and its weight
+gradient is written where it belongs, with no copy between layouts.  Optimisers and :func:`npae.nn.pack_parameters`
+handle a parameter in :func:`memory` order, its gradient and moments in the same layout.
+
 A layer that needs one layout asks for it (:func:`channels_last`, ``np.ascontiguousarray``); a copy
 is made only when the array is in the other one.  Elementwise kernels work on :func:`memory` of
 arrays in one layout (:func:`same_layout`, :func:`from_memory`).
@@ -30,18 +35,28 @@ def as_nchw(y: np.ndarray) -> np.ndarray:
     return y.transpose(0, 3, 1, 2)
 
 
+def is_compact(x: np.ndarray) -> bool:
+    """True if ``x`` is C-contiguous or, 4-D, channels last: its numbers fill one block of memory."""
+    return x.flags.c_contiguous or (x.ndim == 4 and is_channels_last(x))
+
+
 def compact(x: np.ndarray) -> np.ndarray:
     """``x`` (any shape) if it is C-contiguous or, 4-D, channels last; else a C-contiguous copy."""
-    if x.flags.c_contiguous or (x.ndim == 4 and is_channels_last(x)):
-        return x
-    return np.ascontiguousarray(x)
+    return x if is_compact(x) else np.ascontiguousarray(x)
 
 
 def same_layout(x: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """``x`` (N, C, H, W) in the memory layout of the compact ``template`` of the same shape (a copy only if it differs)."""
+    """``x`` in the memory layout of the compact ``template`` of the same shape (a copy only if it differs)."""
     if template.flags.c_contiguous:
         return np.ascontiguousarray(x)
     return as_nchw(channels_last(x))
+
+
+def in_layout(template: np.ndarray, *arrays: np.ndarray) -> bool:
+    """True if every array has the shape and strides of ``template``: their :func:`memory` match element for element."""
+    return all(a.shape == template.shape and all(stride == expected for stride, expected, size
+                                                 in zip(a.strides, template.strides, a.shape) if size > 1)
+               for a in arrays)
 
 
 def memory(x: np.ndarray) -> np.ndarray:
