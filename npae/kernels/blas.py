@@ -45,6 +45,9 @@ for _name in ("sgemm", "dgemm"):
 _sgemm = types.ExternalFunction("npae_sgemm", _GEMM_SIGNATURE)
 _dgemm = types.ExternalFunction("npae_dgemm", _GEMM_SIGNATURE)
 
+TRANSPOSED, NOT_TRANSPOSED = ord("T"), ord("N")
+"""gemm's op flags as bytes (computed here: ``ord`` inside a kernel compiles Numba's unicode support, 0.16 s)."""
+
 PARTS = 2
 """The fewest blocks of a split product, and the partial sums of a cut reduction (fixed: the result does not
 depend on the number of threads)."""
@@ -117,8 +120,8 @@ def _gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, beta):
     ints = np.empty(6, np.int32)
     ints[0], ints[1], ints[2], ints[3], ints[4], ints[5] = n, m, k, ldb, lda, ldc
     ops = np.empty(2, np.uint8)
-    ops[0] = ord("T") if b_transposed else ord("N")
-    ops[1] = ord("T") if a_transposed else ord("N")
+    ops[0] = TRANSPOSED if b_transposed else NOT_TRANSPOSED
+    ops[1] = TRANSPOSED if a_transposed else NOT_TRANSPOSED
     scalars = np.empty(2, a.dtype)
     scalars[0], scalars[1] = 1.0, beta
     args = (ops[0:].ctypes, ops[1:].ctypes, ints[0:].ctypes, ints[1:].ctypes, ints[2:].ctypes,
