@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 REDUCTIONS = ("mean", "sum")
 
 
@@ -25,12 +27,9 @@ def mse_loss(prediction, target, reduction="mean"):
     """
     _check_pair("mse_loss", prediction, target, reduction)
     target = np.asarray(target, dtype=prediction.dtype)
-    diff = prediction - target
-    diff64 = diff.ravel().astype(np.float64)
-    scale = 1.0 / diff.size if reduction == "mean" else 1.0
-    value = float(np.dot(diff64, diff64)) * scale
-    diff *= prediction.dtype.type(2.0 * scale)
-    return value, diff
+    scale = 1.0 / prediction.size if reduction == "mean" else 1.0
+    total, grad = kernels.squared_error(prediction, target, scale)
+    return total * scale, grad
 
 
 def bce_loss(prediction, target, reduction="mean", eps=1e-7):

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from npae import kernels
 import numba
 
-from npae.kernels import adam, bias, blas, conv, direct, pointwise, sampling
+from npae.kernels import adam, bias, blas, conv, direct, loss, pointwise, sampling
 
 
 def assert_close(a, b, rtol=1e-12):
@@ -170,6 +170,32 @@ def test_bias_kernels_match_reference(rows, channels, dtype):
     sums = kernels.column_sums(x)
     assert sums.dtype == dtype
     assert_close(sums, bias.column_sums_reference(x), rtol=1e-15 if dtype == np.float64 else 1e-7)
+
+
+@given(st.integers(1, 5000), st.sampled_from([np.float32, np.float64]), st.booleans())
+def test_squared_error_matches_reference(size, dtype, strided):
+    rng = np.random.default_rng(size)
+    p = rng.standard_normal(2 * size if strided else size).astype(dtype)[::2 if strided else 1]
+    t = rng.standard_normal(size).astype(dtype)
+    total, grad = kernels.squared_error(p, t, 0.5)
+    expected_total, expected_grad = loss.squared_error_reference(p, t, 0.5)
+    assert grad.dtype == dtype and grad.shape == p.shape
+    assert_close(grad, expected_grad, rtol=0)
+    assert abs(total - expected_total) <= 1e-13 * expected_total
+
+
+def test_squared_error_sums_in_float64_and_not_by_thread():
+    """As column sums: 1 then 2^20 times 2^-12 squared; and the same bits on one thread as on all."""
+    p = np.concatenate([[1.0], np.full(2 ** 20, 2.0 ** -12)]).astype(np.float32)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = kernels.squared_error(p, np.zeros_like(p), 1.0)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        every = kernels.squared_error(p, np.zeros_like(p), 1.0)
+    finally:
+        numba.set_num_threads(threads)
+    assert one[0] == every[0] == 1.0625 and np.array_equal(one[1], every[1])
 
 
 def test_column_sums_accumulate_in_float64():

@@ -10,6 +10,7 @@ from .bias import add_bias, column_sums
 from .blas import matmul
 from .conv import col2im, im2col
 from .direct import single_output_conv, single_output_conv_input_grad, single_output_conv_weight_grad
+from .loss import squared_error
 from .pointwise import leaky_relu, leaky_relu_backward
 from .sampling import bilinear, bilinear_adjoint, bilinear_matrix, block_sum, nearest, subsample, zero_insert
 
@@ -17,5 +18,5 @@ __all__ = [
     "BACKENDS", "get_backend", "set_backend", "use_backend",
     "matmul", "add_bias", "column_sums", "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
     "bilinear", "bilinear_adjoint", "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
-    "adam_fault", "single_output_conv", "single_output_conv_input_grad", "single_output_conv_weight_grad",
+    "adam_fault", "squared_error", "single_output_conv", "single_output_conv_input_grad", "single_output_conv_weight_grad",
 ]
