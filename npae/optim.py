@@ -233,7 +233,8 @@ class Adam(Optimizer):
     def update(self, name, param, grad, t):
         m, v = self._moments_of(name, param)
         kernels.adam_update(*map(memory, (param, grad, m, v)), self.lr, *self.betas, self.eps, t)
-        if name not in self.state or self.state[name]["m"] is not m:
+        state = self.state.get(name)
+        if state is None or state["m"] is not m or state["v"] is not v:
             self.state[name] = {"m": m, "v": v}
 
 

@@ -15,6 +15,19 @@ def test_mse_value_and_gradient(rng):
     assert grad.dtype == p.dtype
 
 
+def test_mse_of_other_float_dtypes_takes_the_reference(rng):
+    """float16 and a big-endian float32 have no kernel: the NumPy reference computes them."""
+    p, t = rng.standard_normal((2, 1, 3, 3)), rng.standard_normal((2, 1, 3, 3))
+    for dtype in (np.float16, np.dtype(">f4")):
+        value, grad = mse_loss(p.astype(dtype), t.astype(dtype))
+        assert grad.dtype == np.dtype(dtype).newbyteorder("=")
+        assert np.isclose(value, np.mean((p.astype(dtype).astype(np.float64) - t.astype(dtype)) ** 2), rtol=1e-3)
+    with pytest.raises(ValueError, match="one shape and dtype"):
+        npae.kernels.squared_error(np.ones(100, np.float32), np.zeros(50, np.float32), 1.0)
+    with pytest.raises(ValueError, match="one shape and dtype"):
+        npae.kernels.squared_error(np.ones(5, np.float32), np.zeros(5), 1.0)
+
+
 def test_bce_value_and_gradient(rng):
     p, t = rng.uniform(0.05, 0.95, (2, 1, 3, 3)), rng.uniform(0, 1, (2, 1, 3, 3))
     value, _ = bce_loss(p, t)

@@ -96,6 +96,35 @@ def test_state_dict_round_trip():
     np.testing.assert_array_equal(other.state["p"]["v"], opt.state["p"]["v"])
 
 
+def test_adam_keeps_both_moments_of_a_state_loaded_in_mixed_layouts():
+    """A loaded state whose m already has the parameter's (channels-last) layout and whose v does not:
+    both are converted or kept, and both are updated (the same numbers as with everything C-contiguous)."""
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal((2, 3, 2, 2))
+    models = [Quadratic(values.copy()), Quadratic(npae.nn.layout.as_nchw(npae.nn.layout.channels_last(values)))]
+    optimizers = [Adam(model, lr=1e-2) for model in models]
+
+    def step():
+        grad = rng.standard_normal(values.shape)
+        for model, opt in zip(models, optimizers):
+            model.grads["p"][...] = grad
+            opt.step()
+
+    step()
+    state = optimizers[0].state_dict()
+    for moment in ("m", "v"):
+        mixed = dict(state)
+        mixed[f"p/{moment}"] = npae.nn.layout.as_nchw(npae.nn.layout.channels_last(state[f"p/{moment}"]))
+        optimizers[0].load_state_dict(state)
+        optimizers[1].load_state_dict(mixed)
+        models[1].params["p"][...] = models[0].params["p"]
+        step()
+        step()
+        np.testing.assert_array_equal(models[1].params["p"], models[0].params["p"])
+        for key in "mv":
+            np.testing.assert_array_equal(optimizers[1].state["p"][key], optimizers[0].state["p"][key])
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(lr=0), "lr"), (dict(betas=(1.0, 0.9)), "betas"), (dict(weight_decay=-1), "weight_decay"),
 ])

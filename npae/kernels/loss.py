@@ -44,9 +44,16 @@ def squared_error_reference(p, t, scale):
     return float(np.dot(diff64, diff64)), diff * p.dtype.type(2.0 * scale)
 
 
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def squared_error(p: np.ndarray, t: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
-    """(sum (p - t)^2 in float64, 2 scale (p - t) in p's dtype and shape); p and t of one shape and dtype."""
-    if not numba_active():
+    """(sum (p - t)^2 in float64, 2 scale (p - t) in p's dtype and shape); p and t of one shape and dtype
+    (other float dtypes, such as float16, take the reference)."""
+    if p.shape != t.shape or p.dtype != t.dtype:
+        raise ValueError(f"squared_error: p and t must have one shape and dtype, got {p.shape} {p.dtype} "
+                         f"and {t.shape} {t.dtype}")
+    if not numba_active() or p.dtype not in KERNEL_DTYPES:
         return squared_error_reference(p, t, scale)
     p, t = np.ascontiguousarray(p), np.ascontiguousarray(t)
     grad = np.empty(p.shape, dtype=p.dtype)
