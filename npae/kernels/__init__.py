@@ -18,5 +18,6 @@ __all__ = [
     "BACKENDS", "get_backend", "set_backend", "use_backend",
     "matmul", "add_bias", "column_sums", "im2col", "col2im", "subsample", "zero_insert", "nearest", "block_sum",
     "bilinear", "bilinear_adjoint", "bilinear_matrix", "leaky_relu", "leaky_relu_backward", "adam_update",
-    "adam_fault", "squared_error", "single_output_conv", "single_output_conv_input_grad", "single_output_conv_weight_grad",
+    "adam_fault", "squared_error", "single_output_conv", "single_output_conv_input_grad",
+    "single_output_conv_weight_grad",
 ]

@@ -165,7 +165,7 @@ def _split_gemm(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, par
     writes block i of c (:func:`_gemm_block`); with ``chunk`` > 0, a reduction, task i writes the partial
     sum over range i of the inner dimension into c[i*m*n : (i+1)*m*n] (:func:`_gemm_partial_sum`)."""
     for task in prange(parts):
-        part = np.int64(task)  # prange's index is unsigned in the parallel body: one type, one compilation of each callee
+        part = np.int64(task)  # prange's index is unsigned in the parallel body: one type, one compilation
         if chunk == 0:
             _gemm_block(m, n, k, a, lda, a_transposed, b, ldb, b_transposed, c, ldc, part, parts)
         else:

@@ -11,9 +11,9 @@ cross-correlation with a weight ``w`` of shape (O, C, kh, kw) is ``cols @ w.tran
 adjoint of ``im2col``: it adds every column entry back to the pixel it was read from.
 
 Channels last, the kw*C entries of a row of ``cols`` for one kernel row are a run of contiguous values
-of ``x``, so im2col copies whole runs and col2im adds whole channel vectors.  With one channel that run is one number; the kernels
-then read through a gather table (for each tap and output pixel, the input pixel it reads), one long
-pass per tap and image.
+of ``x``, so im2col copies whole runs and col2im adds whole channel vectors.  With one channel a pixel's
+vector is one number; the kernels then read through a gather table (for each tap and output pixel, the
+input pixel it reads), one long pass per tap and image.
 """
 from __future__ import annotations
 

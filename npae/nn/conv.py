@@ -103,7 +103,8 @@ def weight_from_rows(rows: np.ndarray, out: np.ndarray) -> None:
 
 
 def _store_weight_gradient(grad: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
-    """grad (A, B, kh, kw) <- the (A, kh*kw*B) matrix left @ right, computed into grad's memory when it is channels last."""
+    """grad (A, B, kh, kw) <- the (A, kh*kw*B) matrix left @ right, computed in grad's memory if it is channels
+    last."""
     target = rows_view(grad)
     rows = matmul(left, right, out=target)
     if target is None:
