@@ -141,6 +141,22 @@ def test_leaky_relu_kernels_match_reference(dtype):
                  pointwise.leaky_relu_backward_reference(g_t, mask_t, 0.2), rtol=0)
 
 
+@pytest.mark.parametrize("view", [lambda a: a[:, ::-1, :, ::2], lambda a: a.transpose(2, 0, 3, 1)[::-1],
+                                  lambda a: a[1:3, :, 1:4]])
+def test_leaky_relu_kernels_keep_the_input_layout_on_any_strides(view):
+    """Outputs are laid out as their input, and a gradient in another layout than the mask is paired by index."""
+    rng = np.random.default_rng(5)
+    x = view(rng.standard_normal((4, 3, 5, 8)))
+    y, mask = kernels.leaky_relu(x, 0.2)
+    y_ref, mask_ref = pointwise.leaky_relu_reference(x, 0.2)
+    assert np.array_equal(y, y_ref) and np.array_equal(mask, mask_ref)
+    assert y.strides == np.empty_like(x).strides
+    for g in (rng.standard_normal(x.shape), view(rng.standard_normal((4, 3, 5, 8))).copy(order="F")):
+        grad = kernels.leaky_relu_backward(g, mask, 0.2)
+        assert np.array_equal(grad, pointwise.leaky_relu_backward_reference(g, mask, 0.2))
+        assert grad.strides == np.empty_like(mask, dtype=g.dtype).strides
+
+
 def test_adam_kernel_matches_reference():
     rng = np.random.default_rng(4)
     p, g = rng.standard_normal(100), rng.standard_normal(100)
@@ -225,3 +241,16 @@ def test_single_output_conv_kernels_match_reference_and_are_adjoint(n, c, h, w, 
     scale = np.abs(y).sum() * np.abs(dy).max() + 1e-300
     assert abs(inner - float(np.vdot(x.astype(np.float64), dx))) <= 10 * rtol * scale
     assert abs(inner - float(np.vdot(taps.astype(np.float64), dw))) <= 10 * rtol * scale
+
+
+@given(st.integers(1, 3000), st.integers(1, 40), st.sampled_from([np.float32, np.float64]))
+def test_fused_bias_leaky_relu_kernel_matches_the_kernels_one_after_the_other(rows, channels, dtype):
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, channels)).astype(dtype)
+    b = rng.standard_normal(channels).astype(dtype)
+    y, mask = kernels.add_bias_leaky_relu(x, b, 0.2)
+    y_two, mask_two = kernels.leaky_relu(kernels.add_bias(x, b), 0.2)
+    assert y.dtype == dtype and np.array_equal(y, y_two) and np.array_equal(mask, mask_two)
+    with kernels.use_backend("numpy"):
+        y_ref, mask_ref = kernels.add_bias_leaky_relu(x, b, 0.2)
+    assert np.array_equal(y, y_ref) and np.array_equal(mask, mask_ref)

@@ -407,3 +407,68 @@ def test_layers_take_strided_and_reversed_inputs(rng):
                       ConvTranspose2d(3, 2, 3, stride=2, rng=0, dtype=np.float64)):
             y = layer.forward(x)
             assert np.array_equal(y, layer.forward(np.ascontiguousarray(x)))
+
+
+def _bias_leaky_net(channels, dtype, seed):
+    return Sequential(Conv2d(1, channels, 3, rng=seed, dtype=dtype), Bias(channels, dtype=dtype), LeakyReLU(0.2),
+                      Conv2d(channels, 2, 3, stride=2, rng=seed + 1, dtype=dtype), Bias(2, dtype=dtype),
+                      LeakyReLU(0.1))
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@given(st.integers(1, 20), st.integers(1, 3), DTYPES, st.integers(0, 99))
+def test_sequential_runs_bias_then_leaky_relu_as_one_pair_with_the_layers_numbers(backend, channels, batch, dtype,
+                                                                                   seed):
+    """The fused forward pass and the layers one by one: the same output, input gradient and grads, bit for bit."""
+    net = _bias_leaky_net(channels, dtype, seed)
+    net.params["1.bias"][...] = np.random.default_rng(seed).standard_normal(channels)
+    assert [len(unit) for unit in net.units()] == [1, 2, 1, 2]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, 1, 9, 7)).astype(dtype)
+    with npae.kernels.use_backend(backend):
+        y = net.forward(x)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        dx = net.backward(g)
+        grads = {name: value.copy() for name, value in net.grads.items()}
+        h = x
+        for layer in net:
+            h = layer.forward(h)
+        d = g
+        for layer in reversed(list(net)):
+            d = layer.backward(d)
+    assert np.array_equal(y, h) and np.array_equal(dx, d) and y.strides == h.strides
+    for name, value in net.grads.items():
+        assert np.array_equal(grads[name], value), name
+
+
+def test_layers_run_alone_after_a_fused_forward(rng):
+    """Each layer of a fused pair keeps what its own backward needs; subclasses are not fused."""
+    net = _bias_leaky_net(3, np.float64, 0)
+    x = rng.standard_normal((2, 1, 6, 6))
+    y = net.forward(x)
+    g = rng.standard_normal(y.shape)
+    expected = net.backward(g)
+    d = g
+    for layer in reversed(list(net)):
+        d = layer.backward(d)
+    assert np.array_equal(d, expected)
+
+    class Leaky(LeakyReLU):
+        pass
+
+    assert [len(unit) for unit in Sequential(Bias(2), Leaky(), Bias(2), LeakyReLU(), LeakyReLU()).units()] == [1, 1, 2, 1]
+
+
+def test_fused_pair_refuses_what_the_layers_refuse(rng):
+    net = Sequential(Bias(2), LeakyReLU(0.2))
+    with pytest.raises(RuntimeError, match="LeakyReLU: backward called before forward"):
+        net.backward(np.zeros((1, 2, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="Bias: expected 2 input channels"):
+        net.forward(np.zeros((1, 3, 3, 3), np.float32))
+    with pytest.raises(TypeError, match="does not match the layer's parameters"):
+        net.forward(np.zeros((1, 2, 3, 3), np.float64))
+    y = net.forward(rng.standard_normal((1, 2, 3, 3)).astype(np.float32))
+    with pytest.raises(ValueError, match="LeakyReLU: grad_out must have the output's shape"):
+        net.backward(np.zeros((1, 2, 3, 4), np.float32))
+    with pytest.raises(TypeError, match="LeakyReLU: grad_out dtype float64 differs"):
+        net.backward(np.zeros(y.shape))

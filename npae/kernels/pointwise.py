@@ -2,7 +2,9 @@
 
     phi_a(t) = t if t > 0 else a * t,        phi_a'(t) = 1 if t > 0 else a
 
-The forward pass also returns the mask ``t > 0``, all the backward pass needs.
+The forward pass also returns the mask ``t > 0``, all the backward pass needs.  The kernels run over
+``ravel("K")``, the numbers in memory order, so the arrays they return are laid out as their input
+(``np.empty_like``): a channels-last image stays channels last, with no copy.
 """
 from __future__ import annotations
 
@@ -38,21 +40,21 @@ def leaky_relu_backward_reference(g, mask, alpha):
 
 
 def leaky_relu(x, alpha):
-    """Return (phi_a(x), x > 0) for a float array x of any shape, both of x's shape and C-contiguous."""
+    """Return (phi_a(x), x > 0) for a float array x of any shape, both laid out as x."""
     if not numba_active():
         return leaky_relu_reference(x, alpha)
-    x = np.ascontiguousarray(x)
-    mask = np.empty(x.shape, dtype=np.bool_)
-    y = np.empty(x.shape, dtype=x.dtype)
-    _leaky_relu_numba(x.reshape(-1), x.dtype.type(alpha), y.reshape(-1), mask.reshape(-1))
+    y, mask = np.empty_like(x), np.empty_like(x, dtype=np.bool_)
+    _leaky_relu_numba(x.ravel("K"), x.dtype.type(alpha), y.ravel("K"), mask.ravel("K"))
     return y, mask
 
 
 def leaky_relu_backward(g, mask, alpha):
-    """Return g * phi_a'(x) (g's shape, C-contiguous), with the mask x > 0 of the forward pass (same shape)."""
+    """Return g * phi_a'(x), laid out as the mask x > 0 of the forward pass (same shape)."""
     if not numba_active():
         return leaky_relu_backward_reference(g, mask, alpha)
-    g, mask = np.ascontiguousarray(g), np.ascontiguousarray(mask)
-    out = np.empty(g.shape, dtype=g.dtype)
-    _scale_negatives_numba(g.reshape(-1), mask.reshape(-1), g.dtype.type(alpha), out.reshape(-1))
+    out = np.empty_like(mask, dtype=g.dtype)
+    if g.strides != out.strides:  # g in the mask's layout first
+        out[...] = g
+        g, out = out, np.empty_like(out)
+    _scale_negatives_numba(g.ravel("K"), mask.ravel("K"), g.dtype.type(alpha), out.ravel("K"))
     return out

@@ -5,7 +5,6 @@ import numpy as np
 
 from .. import kernels
 from .layer import Layer, check_grad, check_input
-from .layout import from_memory, memory, same_layout
 
 
 class LeakyReLU(Layer):
@@ -20,16 +19,14 @@ class LeakyReLU(Layer):
         self._mask = None
 
     def forward(self, x):
-        x = check_input(self, x, keep_layout=True)
-        y, mask = kernels.leaky_relu(memory(x), self.alpha)
-        self._mask = from_memory(mask, x)
-        return from_memory(y, x)
+        y, self._mask = kernels.leaky_relu(check_input(self, x, keep_layout=True), self.alpha)
+        return y
 
     def backward(self, grad_out):
         if self._mask is None:
             raise RuntimeError("LeakyReLU: backward called before forward")
-        grad_out = same_layout(check_grad(self, grad_out, self._mask.shape, keep_layout=True), self._mask)
-        return from_memory(kernels.leaky_relu_backward(memory(grad_out), memory(self._mask), self.alpha), grad_out)
+        grad_out = check_grad(self, grad_out, self._mask.shape, keep_layout=True)
+        return kernels.leaky_relu_backward(grad_out, self._mask, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}"

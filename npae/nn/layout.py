@@ -12,8 +12,8 @@ gradient is written where it belongs, with no copy between layouts.  Optimisers 
 handle a parameter in :func:`memory` order, its gradient and moments in the same layout.
 
 A layer that needs one layout asks for it (:func:`channels_last`, ``np.ascontiguousarray``); a copy
-is made only when the array is in the other one.  Elementwise kernels work on :func:`memory` of
-arrays in one layout (:func:`same_layout`, :func:`from_memory`).
+is made only when the array is in the other one.  Elementwise kernels work on the numbers in memory
+order (``ravel("K")``) and return arrays laid out as their input (``np.empty_like``).
 """
 from __future__ import annotations
 
@@ -43,13 +43,6 @@ def is_compact(x: np.ndarray) -> bool:
 def compact(x: np.ndarray) -> np.ndarray:
     """``x`` (any shape) if it is C-contiguous or, 4-D, channels last; else a C-contiguous copy."""
     return x if is_compact(x) else np.ascontiguousarray(x)
-
-
-def same_layout(x: np.ndarray, template: np.ndarray) -> np.ndarray:
-    """``x`` in the memory layout of the compact ``template`` of the same shape (a copy only if it differs)."""
-    if template.flags.c_contiguous:
-        return np.ascontiguousarray(x)
-    return as_nchw(channels_last(x))
 
 
 def in_layout(template: np.ndarray, *arrays: np.ndarray) -> bool:

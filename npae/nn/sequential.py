@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from . import fused
 from .layer import Layer, check_dtype
 
 
@@ -99,9 +100,19 @@ class Sequential(Layer):
         if value:
             raise AttributeError("Sequential.buffers is derived from its layers")
 
+    def units(self) -> list[tuple[Layer, ...]]:
+        """The layers in order, one by one, but a Bias directly followed by a LeakyReLU as one pair, whose
+        forward pass :meth:`forward` runs in one pass (:mod:`npae.nn.fused`)."""
+        layers, units, k = self.layers, [], 0
+        while k < len(layers):
+            size = 2 if k + 1 < len(layers) and fused.fusable(layers[k], layers[k + 1]) else 1
+            units.append(tuple(layers[k:k + size]))
+            k += size
+        return units
+
     def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
+        for unit in self.units():
+            x = unit[0].forward(x) if len(unit) == 1 else fused.forward(*unit, x)
         return x
 
     def backward(self, grad_out):
