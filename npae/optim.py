@@ -203,7 +203,8 @@ class Adam(Optimizer):
                 return None
             self._flat_members, self._flat, self._moment_views = members, (p, g), None
         if self._moment_views is None or not _same_arrays(
-                [moment for name, _, _ in pairs for moment in self.state.get(name, _NO_MOMENTS).values()],
+                [moments.get(key) for name, _, _ in pairs for moments in (self.state.get(name, _NO_MOMENTS),)
+                 for key in ("m", "v")],
                 self._stored_views):
             self._moments, self._moment_views = self._flat_moments(pairs)
             self._stored_views = [view for views in self._moment_views for view in views]

@@ -142,7 +142,8 @@ def test_leaky_relu_kernels_match_reference(dtype):
 
 
 @pytest.mark.parametrize("view", [lambda a: a[:, ::-1, :, ::2], lambda a: a.transpose(2, 0, 3, 1)[::-1],
-                                  lambda a: a[1:3, :, 1:4]])
+                                  lambda a: a[1:3, :, 1:4], lambda a: np.broadcast_to(a[:1, :1], a.shape),
+                                  lambda a: a[:0]])
 def test_leaky_relu_kernels_keep_the_input_layout_on_any_strides(view):
     """Outputs are laid out as their input, and a gradient in another layout than the mask is paired by index."""
     rng = np.random.default_rng(5)
@@ -150,8 +151,9 @@ def test_leaky_relu_kernels_keep_the_input_layout_on_any_strides(view):
     y, mask = kernels.leaky_relu(x, 0.2)
     y_ref, mask_ref = pointwise.leaky_relu_reference(x, 0.2)
     assert np.array_equal(y, y_ref) and np.array_equal(mask, mask_ref)
-    assert y.strides == np.empty_like(x).strides
-    for g in (rng.standard_normal(x.shape), view(rng.standard_normal((4, 3, 5, 8))).copy(order="F")):
+    assert y.strides == np.empty_like(pointwise._laid_out(x)).strides
+    for g in (rng.standard_normal(x.shape), view(rng.standard_normal((4, 3, 5, 8))).copy(order="F"),
+              np.broadcast_to(rng.standard_normal(x.shape[-1:]), x.shape)):
         grad = kernels.leaky_relu_backward(g, mask, 0.2)
         assert np.array_equal(grad, pointwise.leaky_relu_backward_reference(g, mask, 0.2))
         assert grad.strides == np.empty_like(mask, dtype=g.dtype).strides
@@ -200,18 +202,10 @@ def test_squared_error_matches_reference(size, dtype, strided):
     assert abs(total - expected_total) <= 1e-13 * expected_total
 
 
-def test_squared_error_sums_in_float64_and_not_by_thread():
-    """As column sums: 1 then 2^20 times 2^-12 squared; and the same bits on one thread as on all."""
+def test_squared_error_sums_in_float64():
+    """As column sums: 1 then 2^20 times 2^-12 squared (a float32 running sum would stay at 1)."""
     p = np.concatenate([[1.0], np.full(2 ** 20, 2.0 ** -12)]).astype(np.float32)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = kernels.squared_error(p, np.zeros_like(p), 1.0)
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        every = kernels.squared_error(p, np.zeros_like(p), 1.0)
-    finally:
-        numba.set_num_threads(threads)
-    assert one[0] == every[0] == 1.0625 and np.array_equal(one[1], every[1])
+    assert kernels.squared_error(p, np.zeros_like(p), 1.0)[0] == 1.0625
 
 
 def test_column_sums_accumulate_in_float64():
@@ -243,7 +237,7 @@ def test_single_output_conv_kernels_match_reference_and_are_adjoint(n, c, h, w, 
     assert abs(inner - float(np.vdot(taps.astype(np.float64), dw))) <= 10 * rtol * scale
 
 
-@given(st.integers(1, 3000), st.integers(1, 40), st.sampled_from([np.float32, np.float64]))
+@given(st.integers(0, 3000), st.integers(1, 40), st.sampled_from([np.float32, np.float64]))
 def test_fused_bias_leaky_relu_kernel_matches_the_kernels_one_after_the_other(rows, channels, dtype):
     rng = np.random.default_rng(rows)
     x = rng.standard_normal((rows, channels)).astype(dtype)

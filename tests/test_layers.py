@@ -457,6 +457,10 @@ def test_layers_run_alone_after_a_fused_forward(rng):
         pass
 
     assert [len(unit) for unit in Sequential(Bias(2), Leaky(), Bias(2), LeakyReLU(), LeakyReLU()).units()] == [1, 1, 2, 1]
+    calls = []
+    net[2].forward = lambda h, layer=net[2]: calls.append(h) or LeakyReLU.forward(layer, h)
+    assert np.array_equal(net.forward(x), y) and len(calls) == 1  # a patched forward runs, and gives the same
+    assert net.forward(np.zeros((0, 1, 6, 6))).shape == (0, 2, 3, 3)  # an empty batch
 
 
 def test_fused_pair_refuses_what_the_layers_refuse(rng):

@@ -289,6 +289,11 @@ def test_adam_on_packed_parameters_is_adam_array_by_array(dtype, order):
     packed.astype(dtype)
     assert all(packed.params[name] is not value for name, value in packed_before.items())
     steps(2)
+    for opt in optimizers:  # a user swaps the two moments of one parameter: both paths read them swapped
+        state = opt.state["encoder.3.weight"]
+        np.abs(state["m"], out=state["m"])
+        opt.state["encoder.3.weight"] = {"v": state["m"], "m": state["v"]}
+    steps(2)
 
 
 @pytest.mark.parametrize("make", [lambda model: Adam(model, weight_decay=10.0),

@@ -109,5 +109,5 @@ def add_bias_leaky_relu(x: np.ndarray, bias: np.ndarray, alpha: float) -> tuple[
     lanes = lanes_per_row(*x.shape)
     out, mask = np.empty(x.shape, dtype=x.dtype), np.empty(x.shape, dtype=np.bool_)
     _add_bias_leaky_relu_numba(_as_lanes(x, lanes), np.concatenate((bias,) * lanes), x.dtype.type(alpha),
-                               _as_lanes(out, lanes), mask.reshape(out.shape[0] // lanes, -1))
+                               _as_lanes(out, lanes), _as_lanes(mask, lanes))
     return out, mask

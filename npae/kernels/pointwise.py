@@ -39,11 +39,19 @@ def leaky_relu_backward_reference(g, mask, alpha):
     return np.where(mask, g, g * g.dtype.type(alpha))
 
 
+def _laid_out(x):
+    """x, or a C-contiguous copy if it repeats entries (a stride of 0, from broadcasting): ``ravel("K")`` of
+    such an array is not in ``np.empty_like``'s order."""
+    return np.ascontiguousarray(x) if x.size > 1 and 0 in x.strides else x
+
+
 def leaky_relu(x, alpha):
-    """Return (phi_a(x), x > 0) for a float array x of any shape, both laid out as x."""
+    """Return (phi_a(x), x > 0) for a float array x of any shape, both laid out as x (C-contiguous if x is a
+    broadcast view)."""
     if not numba_active():
         return leaky_relu_reference(x, alpha)
-    y, mask = np.empty_like(x), np.empty_like(x, dtype=np.bool_)
+    x = _laid_out(x)
+    y, mask = np.empty_like(x, subok=False), np.empty_like(x, dtype=np.bool_, subok=False)
     _leaky_relu_numba(x.ravel("K"), x.dtype.type(alpha), y.ravel("K"), mask.ravel("K"))
     return y, mask
 
@@ -52,9 +60,10 @@ def leaky_relu_backward(g, mask, alpha):
     """Return g * phi_a'(x), laid out as the mask x > 0 of the forward pass (same shape)."""
     if not numba_active():
         return leaky_relu_backward_reference(g, mask, alpha)
-    out = np.empty_like(mask, dtype=g.dtype)
+    mask = _laid_out(mask)
+    out = np.empty_like(mask, dtype=g.dtype, subok=False)
     if g.strides != out.strides:  # g in the mask's layout first
         out[...] = g
-        g, out = out, np.empty_like(out)
+        g, out = out, np.empty_like(out, subok=False)
     _scale_negatives_numba(g.ravel("K"), mask.ravel("K"), g.dtype.type(alpha), out.ravel("K"))
     return out

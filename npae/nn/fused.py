@@ -19,9 +19,15 @@ from .layer import check_input
 from .layout import as_nchw, channels_last
 
 
+_OWN_FORWARDS = (Bias.forward, LeakyReLU.forward)
+
+
 def fusable(first, second) -> bool:
-    """True if ``first`` then ``second`` is a Bias then a LeakyReLU, run as one pair by Sequential."""
-    return type(first) is Bias and type(second) is LeakyReLU
+    """True if ``first`` then ``second`` is a Bias then a LeakyReLU, both with the library's ``forward`` (not a
+    subclass's, nor one patched onto the class or the layer): then Sequential runs them as one pair."""
+    return (type(first) is Bias and type(second) is LeakyReLU
+            and (Bias.forward, LeakyReLU.forward) == _OWN_FORWARDS
+            and "forward" not in vars(first) and "forward" not in vars(second))
 
 
 def forward(bias: Bias, leaky: LeakyReLU, x: np.ndarray) -> np.ndarray:

@@ -23,6 +23,8 @@ class Sequential(Layer):
     understands) lets a checkpoint rebuild the architecture.
     """
 
+    _units: tuple = ((), ())
+
     def __init__(self, *layers: Layer, config: dict | None = None, **named: Layer):
         super().__init__()
         if layers and named:
@@ -34,7 +36,6 @@ class Sequential(Layer):
         self.names = list(children)
         self.layers = list(children.values())
         self.config = config
-        self._units = ((), [])
 
     def __getattr__(self, name):
         names = self.__dict__.get("names", [])
@@ -101,7 +102,7 @@ class Sequential(Layer):
         if value:
             raise AttributeError("Sequential.buffers is derived from its layers")
 
-    def units(self) -> list[tuple[Layer, ...]]:
+    def units(self) -> tuple[tuple[Layer, ...], ...]:
         """The layers in order, one by one, but a Bias directly followed by a LeakyReLU as one pair, whose
         forward pass :meth:`forward` runs in one pass (:mod:`npae.nn.fused`).  Kept until ``layers`` changes."""
         layers = tuple(self.layers)
@@ -111,12 +112,16 @@ class Sequential(Layer):
                 size = 2 if k + 1 < len(layers) and fused.fusable(layers[k], layers[k + 1]) else 1
                 units.append(layers[k:k + size])
                 k += size
-            self._units = (layers, units)
+            self._units = (layers, tuple(units))
         return self._units[1]
 
     def forward(self, x):
         for unit in self.units():
-            x = unit[0].forward(x) if len(unit) == 1 else fused.forward(*unit, x)
+            if len(unit) == 2 and fused.fusable(*unit):  # asked again: a layer's forward may have been patched
+                x = fused.forward(*unit, x)
+            else:
+                for layer in unit:
+                    x = layer.forward(x)
         return x
 
     def backward(self, grad_out):
