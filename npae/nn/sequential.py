@@ -23,8 +23,6 @@ class Sequential(Layer):
     understands) lets a checkpoint rebuild the architecture.
     """
 
-    _units: tuple = ((), ())
-
     def __init__(self, *layers: Layer, config: dict | None = None, **named: Layer):
         super().__init__()
         if layers and named:
@@ -102,26 +100,16 @@ class Sequential(Layer):
         if value:
             raise AttributeError("Sequential.buffers is derived from its layers")
 
-    def units(self) -> tuple[tuple[Layer, ...], ...]:
-        """The layers in order, one by one, but a Bias directly followed by a LeakyReLU as one pair, whose
-        forward pass :meth:`forward` runs in one pass (:mod:`npae.nn.fused`).  Kept until ``layers`` changes."""
-        layers = tuple(self.layers)
-        if layers != self._units[0]:
-            units, k = [], 0
-            while k < len(layers):
-                size = 2 if k + 1 < len(layers) and fused.fusable(layers[k], layers[k + 1]) else 1
-                units.append(layers[k:k + size])
-                k += size
-            self._units = (layers, tuple(units))
-        return self._units[1]
-
     def forward(self, x):
-        for unit in self.units():
-            if len(unit) == 2 and fused.fusable(*unit):  # asked again: a layer's forward may have been patched
-                x = fused.forward(*unit, x)
+        """The layers in order; a Bias directly followed by a LeakyReLU in one pass (:mod:`npae.nn.fused`)."""
+        layers, k = self.layers, 0
+        while k < len(layers):
+            if k + 1 < len(layers) and fused.fusable(layers[k], layers[k + 1]):
+                x = fused.forward(layers[k], layers[k + 1], x)
+                k += 2
             else:
-                for layer in unit:
-                    x = layer.forward(x)
+                x = layers[k].forward(x)
+                k += 1
         return x
 
     def backward(self, grad_out):
