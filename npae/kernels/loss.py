@@ -3,7 +3,7 @@
     d = p - t (in p's dtype),    grad = (2 s) d,    total = sum d^2 (in float64)
 
 The sum is taken over :data:`BLOCKS` fixed ranges of the entries, each vectorised, then added in order (the
-ranges of the parallel kernel this was, whose bits it keeps).  With s = 1/size, total * s is the mean squared
+bits depend on the size only).  With s = 1/size, total * s is the mean squared
 error and grad its gradient.
 """
 from __future__ import annotations

@@ -62,8 +62,9 @@ def leaky_relu_backward(g, mask, alpha):
         return leaky_relu_backward_reference(g, mask, alpha)
     mask = _laid_out(mask)
     out = np.empty_like(mask, dtype=g.dtype, subok=False)
-    if g.strides != out.strides:  # g in the mask's layout first
-        out[...] = g
-        g, out = out, np.empty_like(out, subok=False)
+    if g.strides != out.strides:  # g in the mask's layout first, so that memory orders pair entries
+        laid_out = np.empty_like(out)
+        laid_out[...] = g
+        g = laid_out
     _scale_negatives_numba(g.ravel("K"), mask.ravel("K"), g.dtype.type(alpha), out.ravel("K"))
     return out
